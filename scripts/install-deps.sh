@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need; quick when they are already there.
+set -euo pipefail
+
+PACKAGES=(
+    zookeeper            # the real server the integration tests start (3.8)
+    libslf4j-java liblog4j1.2-java   # so that server writes a log the tests can show
+    python3              # the test bed picks free ports with it
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:/opt/swift/bin:$PATH"
+command -v swift >/dev/null || { echo "swift not found (expected under /opt/swift)" >&2; exit 1; }
