@@ -1,0 +1,608 @@
+import DequeModule
+import ZooKeeperProtocol
+
+/// A ZooKeeper session without I/O: events in (connection news, bytes, time, requests), actions
+/// out (connect, send, close, completions, watch and state events). One driver per session feeds
+/// it from one thread at a time; the driver owns sockets and clocks, this owns the protocol.
+public struct SessionStateMachine: Sendable {
+    public let configuration: SessionConfiguration
+    private var chroot: Chroot { configuration.connectString.chroot }
+
+    // The session.
+    public private(set) var state: SessionState = .connecting
+    public private(set) var sessionId: Int64
+    public private(set) var password: [UInt8]
+    /// The negotiated timeout, once a server answered; the requested one before.
+    public private(set) var sessionTimeout: Millis
+    public private(set) var lastZxid: Int64 = 0
+    /// Whether a server ever accepted this session (from then on it can expire).
+    private var established = false
+    private var everConnected = false
+    private var lastHeard: Millis = 0
+
+    // The connection.
+    private enum Link {
+        case none
+        /// Waiting before the next round of hosts.
+        case pausing(until: Millis)
+        case opening(ConnectionID, deadline: Millis)
+        case handshaking(ConnectionID, deadline: Millis)
+        case open(ConnectionID)
+    }
+    private var link: Link = .none
+    private var nextConnection: ConnectionID = 1
+    private var hosts: [HostAddress]
+    private var hostIndex = -1
+    private var attemptsThisRound = 0
+    public private(set) var currentHost: HostAddress?
+    private var decoder: FrameDecoder
+    private var lastSent: Millis = 0
+    private var closingDeadline: Millis?
+    private var started = false
+
+    // Requests.
+    private struct Pending: Sendable {
+        var id: RequestID
+        var operation: Operation
+        var watcher: WatcherID?
+        var deadline: Millis
+    }
+    private enum InFlight: Sendable {
+        case request(xid: Int32, Pending?)
+        case setWatches(xid: Int32)
+        case closeSession(xid: Int32)
+
+        var xid: Int32 {
+            switch self {
+            case let .request(xid, _), let .setWatches(xid), let .closeSession(xid): xid
+            }
+        }
+    }
+    private var queued = Deque<Pending>()
+    private var inFlight = Deque<InFlight>()
+    /// Waiters of auth replies (nil for replays after a reconnect), answered in order.
+    private var authWaiters = Deque<Pending?>()
+    /// Every auth sent, replayed after a reconnect.
+    private var auths: [AuthPacket] = []
+    private var nextRequestID: RequestID = 1
+    private var nextXid: Int32 = 1
+    /// No pending request has a deadline before this (it may be earlier than needed).
+    private var earliestRequestDeadline: Millis = .max
+
+    public private(set) var watches = WatchRegistry()
+
+    // Output of the current input.
+    private var actions: [SessionAction] = []
+    private var outgoing: [UInt8] = []
+
+    public init(configuration: SessionConfiguration) {
+        self.configuration = configuration
+        sessionId = configuration.sessionId
+        password = configuration.password
+        sessionTimeout = configuration.sessionTimeout
+        established = configuration.sessionId != 0
+        decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
+        var hosts = configuration.connectString.hosts
+        if let seed = configuration.shuffleSeed {
+            var rng = SeededGenerator(seed: seed)
+            hosts.shuffle(using: &rng)
+        } else {
+            hosts.shuffle()
+        }
+        self.hosts = hosts
+    }
+
+    /// Reads are dead after two thirds of the session timeout without a frame.
+    public var readTimeout: Millis { sessionTimeout * 2 / 3 }
+    /// Idle connections ping after a third of it.
+    public var pingInterval: Millis { sessionTimeout / 3 }
+    /// Requests queued or awaiting a reply.
+    public var pendingCount: Int { queued.count + inFlight.count + authWaiters.count }
+    public var isConnectionOpen: Bool { if case .open = link { true } else { false } }
+
+    // MARK: Inputs
+
+    /// Begins connecting.
+    public mutating func start(now: Millis) -> [SessionAction] {
+        guard !started, state == .connecting else { return [] }
+        started = true
+        lastHeard = now
+        emitState(.connecting)
+        connectNextHost(now: now)
+        return flush()
+    }
+
+    /// The TCP connection is up: send the handshake.
+    public mutating func connectionEstablished(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        guard case let .opening(current, _) = link, current == connection else { return [] }
+        decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
+        link = .handshaking(connection, deadline: now + configuration.connectTimeout)
+        let request = ConnectRequest(
+            protocolVersion: 0, lastZxidSeen: lastZxid, timeOut: Int32(clamping: configuration.sessionTimeout),
+            sessionId: sessionId, passwd: password, readOnly: configuration.canBeReadOnly)
+        outgoing += FrameEncoder.connectFrame(request)
+        lastSent = now
+        return flush()
+    }
+
+    /// The TCP connection could not be opened.
+    public mutating func connectionFailed(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        guard case let .opening(current, _) = link, current == connection else { return [] }
+        link = .none
+        connectNextHost(now: now)
+        return flush()
+    }
+
+    /// The server closed the connection, or it broke.
+    public mutating func connectionClosed(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        guard let current = currentConnection, current == connection else { return [] }
+        link = .none
+        if closingDeadline != nil {
+            finishClose()
+        } else {
+            lostConnection(now: now, close: false)
+        }
+        return flush()
+    }
+
+    /// Bytes from the server.
+    public mutating func bytesReceived(_ bytes: some Sequence<UInt8>, connection: ConnectionID, now: Millis) -> [SessionAction] {
+        guard let current = currentConnection, current == connection else { return [] }
+        decoder.append(bytes)
+        processFrames(now: now)
+        return flush()
+    }
+
+    /// Bytes from the server, without a copy into an intermediate array.
+    public mutating func bytesReceived(_ bytes: UnsafeRawBufferPointer, connection: ConnectionID, now: Millis) -> [SessionAction] {
+        guard let current = currentConnection, current == connection else { return [] }
+        decoder.append(bytes)
+        processFrames(now: now)
+        return flush()
+    }
+
+    /// Time passed: pings, dead connections, connect and request timeouts, local expiry.
+    public mutating func tick(now: Millis) -> [SessionAction] {
+        switch link {
+        case let .opening(connection, deadline), let .handshaking(connection, deadline):
+            if now >= deadline {
+                actions.append(.closeConnection(connection))
+                link = .none
+                if closingDeadline != nil { finishClose() } else { connectNextHost(now: now) }
+            }
+        case let .pausing(until):
+            if now >= until {
+                link = .none
+                connectNextHost(now: now)
+            }
+        case .open:
+            if now - lastHeard >= readTimeout {
+                lostConnection(now: now, close: true)
+            } else if now - lastSent >= pingInterval && closingDeadline == nil {
+                outgoing += FrameEncoder.pingFrame()
+                lastSent = now
+            }
+        case .none:
+            break
+        }
+        if let closingDeadline, now >= closingDeadline { finishClose() }
+        if established && !state.isTerminal && !isConnectionOpen && now - lastHeard >= sessionTimeout {
+            terminate(.expired, code: .sessionExpired)
+        }
+        if now >= earliestRequestDeadline { expireRequests(now: now) }
+        return flush()
+    }
+
+    /// When `tick` should next be called (nil: nothing is scheduled).
+    public func nextDeadline() -> Millis? {
+        var next: Millis = earliestRequestDeadline
+        switch link {
+        case let .opening(_, deadline), let .handshaking(_, deadline): next = min(next, deadline)
+        case let .pausing(until): next = min(next, until)
+        case .open:
+            next = min(next, lastHeard + readTimeout)
+            if closingDeadline == nil { next = min(next, lastSent + pingInterval) }
+        case .none: break
+        }
+        if let closingDeadline { next = min(next, closingDeadline) }
+        if established && !state.isTerminal && !isConnectionOpen { next = min(next, lastHeard + sessionTimeout) }
+        return next == .max ? nil : next
+    }
+
+    /// Submits a request; its completion comes as an action (possibly among the returned ones).
+    /// A request that sets a watch needs a `watcher`.
+    public mutating func submit(_ operation: Operation, watcher: WatcherID? = nil, timeout: Millis, now: Millis) -> (RequestID, [SessionAction]) {
+        let id = nextRequestID
+        nextRequestID += 1
+        let pending = Pending(id: id, operation: operation, watcher: watcher, deadline: now + max(0, timeout))
+        if let error = refusal(for: operation, watcher: watcher) {
+            actions.append(.complete(id, .failure(error)))
+        } else if case let .removeWatches(path, type, true) = operation {
+            removeLocalWatches(path: path, type: type, request: id)
+        } else {
+            queued.append(pending)
+            earliestRequestDeadline = min(earliestRequestDeadline, pending.deadline)
+            sendQueued(now: now)
+        }
+        return (id, flush())
+    }
+
+    /// Ends the session: closeSession when connected (so ephemerals go at once), then closed.
+    public mutating func close(now: Millis, timeout: Millis = 2_000) -> [SessionAction] {
+        guard !state.isTerminal, closingDeadline == nil else { return flush() }
+        failQueued(ZooKeeperError.closed())
+        if case .open = link, state.isConnected {
+            closingDeadline = now + timeout
+            let xid = takeXid()
+            inFlight.append(.closeSession(xid: xid))
+            outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .closeSession, body: EmptyRecord())
+            lastSent = now
+        } else {
+            finishClose()
+        }
+        return flush()
+    }
+
+    // MARK: Connecting
+
+    private var currentConnection: ConnectionID? {
+        switch link {
+        case let .opening(id, _), let .handshaking(id, _), let .open(id): id
+        case .none, .pausing: nil
+        }
+    }
+
+    private mutating func connectNextHost(now: Millis) {
+        guard !state.isTerminal else { return }
+        if attemptsThisRound >= hosts.count {
+            attemptsThisRound = 0
+            if configuration.reconnectPause > 0 {
+                link = .pausing(until: now + configuration.reconnectPause)
+                return
+            }
+        }
+        attemptsThisRound += 1
+        hostIndex = (hostIndex + 1) % hosts.count
+        let host = hosts[hostIndex]
+        currentHost = host
+        let id = nextConnection
+        nextConnection += 1
+        link = .opening(id, deadline: now + configuration.connectTimeout)
+        actions.append(.connect(host, id))
+    }
+
+    /// The connection is gone (or judged dead): in-flight requests fail with connectionLoss,
+    /// since they may or may not have happened; queued ones wait for the next server.
+    private mutating func lostConnection(now: Millis, close: Bool) {
+        if close, let connection = currentConnection { actions.append(.closeConnection(connection)) }
+        link = .none
+        outgoing.removeAll()
+        let wasConnected = state.isConnected
+        failInFlight(ZooKeeperError(.connectionLoss))
+        if wasConnected {
+            state = .connecting
+            emitState(.disconnected)
+        }
+        connectNextHost(now: now)
+    }
+
+    private mutating func handshake(_ frame: [UInt8], connection: ConnectionID, now: Millis) throws(ProtocolError) {
+        let response = try ConnectResponse.decode(exactly: frame)
+        if response.isSessionExpired {
+            terminate(.expired, code: .sessionExpired)
+            return
+        }
+        let isReconnect = everConnected && response.sessionId == sessionId
+        sessionId = response.sessionId
+        password = response.passwd
+        sessionTimeout = Millis(response.timeOut)
+        established = true
+        everConnected = true
+        attemptsThisRound = 0
+        link = .open(connection)
+        let readOnly = response.readOnly == true
+        state = readOnly ? .connectedReadOnly : .connected
+        emitState(readOnly ? .connectedReadOnly : (isReconnect ? .reconnected : .connected))
+        // Auth first, then watches, then whatever waited: the server runs them in this order.
+        for auth in auths {
+            authWaiters.append(nil)
+            outgoing += FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: auth)
+        }
+        if isReconnect { sendSetWatches() }
+        sendQueued(now: now)
+        lastSent = now
+    }
+
+    private mutating func sendSetWatches() {
+        let (registry, chroot) = (watches, chroot)
+        let kinds: [WatchKind] = [.data, .exist, .child, .persistent, .persistentRecursive]
+        var lists = kinds.map { kind in registry.paths(kind).map { chroot.serverPath($0) } }
+        while lists.contains(where: { !$0.isEmpty }) {
+            var batch: [[String]] = Array(repeating: [], count: lists.count)
+            var bytes = 0
+            fill: for index in lists.indices {
+                while let path = lists[index].first {
+                    let size = 4 + path.utf8.count
+                    if bytes > 0 && bytes + size > configuration.setWatchesBatchBytes { break fill }
+                    bytes += size
+                    batch[index].append(path)
+                    lists[index].removeFirst()
+                }
+            }
+            let xid = Xid.setWatches
+            inFlight.append(.setWatches(xid: xid))
+            if batch[3].isEmpty && batch[4].isEmpty {
+                outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .setWatches, body: SetWatches(
+                    relativeZxid: lastZxid, dataWatches: batch[0], existWatches: batch[1], childWatches: batch[2]))
+            } else {
+                outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .setWatches2, body: SetWatches2(
+                    relativeZxid: lastZxid, dataWatches: batch[0], existWatches: batch[1], childWatches: batch[2],
+                    persistentWatches: batch[3], persistentRecursiveWatches: batch[4]))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    private func refusal(for operation: Operation, watcher: WatcherID?) -> ZooKeeperError? {
+        switch state {
+        case .expired: return ZooKeeperError(.sessionExpired, path: operation.path)
+        case .authFailed: return ZooKeeperError(.authFailed, path: operation.path)
+        case .closed: return ZooKeeperError.closed(path: operation.path)
+        default: break
+        }
+        if closingDeadline != nil { return ZooKeeperError.closed(path: operation.path) }
+        do { try operation.validate() } catch { return error }
+        if operation.setsWatch && watcher == nil {
+            return ZooKeeperError.badArguments("a watch needs a watcher", path: operation.path)
+        }
+        return nil
+    }
+
+    private mutating func takeXid() -> Int32 {
+        let xid = nextXid
+        nextXid = nextXid == Int32.max ? 1 : nextXid + 1
+        return xid
+    }
+
+    /// Writes queued requests while connected and under the in-flight limit.
+    private mutating func sendQueued(now: Millis) {
+        guard case .open = link, state.isConnected else { return }
+        while inFlight.count + authWaiters.count < configuration.maxInFlight, let pending = queued.popFirst() {
+            if case let .addAuth(scheme, credentials) = pending.operation {
+                let packet = AuthPacket(scheme: scheme, auth: credentials)
+                auths.append(packet)
+                authWaiters.append(pending)
+                outgoing += FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: packet)
+            } else {
+                let xid = takeXid()
+                inFlight.append(.request(xid: xid, pending))
+                outgoing += pending.operation.frame(xid: xid, chroot: chroot)
+            }
+            lastSent = now
+        }
+    }
+
+    private mutating func processFrames(now: Millis) {
+        while let connection = currentConnection {
+            let frame: [UInt8]
+            do {
+                guard let next = try decoder.nextFrame() else { return }
+                frame = next
+            } catch {
+                return lostConnection(now: now, close: true)
+            }
+            lastHeard = now
+            do {
+                if case .handshaking = link {
+                    try handshake(frame, connection: connection, now: now)
+                } else {
+                    try reply(frame, now: now)
+                }
+            } catch {
+                // A reply we cannot read leaves the stream in an unknown state: start afresh.
+                return lostConnection(now: now, close: true)
+            }
+        }
+    }
+
+    private mutating func reply(_ frame: [UInt8], now: Millis) throws(ProtocolError) {
+        var reader = JuteReader(frame)
+        let header = try ReplyHeader.decode(from: &reader)
+        switch header.xid {
+        case Xid.watchEvent:
+            let event = try WatcherEvent.decode(from: &reader)
+            let clientEvent = WatchEvent(type: event.type, state: event.state, path: chroot.clientPath(event.path))
+            actions.append(.watchEvent(clientEvent, watchers: watches.trigger(clientEvent)))
+            return
+        case Xid.ping:
+            return
+        case Xid.auth:
+            let waiter = authWaiters.popFirst() ?? nil
+            if header.error == .authFailed {
+                if let waiter { actions.append(.complete(waiter.id, .failure(ZooKeeperError(.authFailed)))) }
+                terminate(.authFailed, code: .authFailed)
+            } else if let waiter {
+                actions.append(.complete(waiter.id, header.err == 0 ? .success(.done) : .failure(ZooKeeperError(header.error))))
+            }
+            return
+        default:
+            break
+        }
+        guard let head = inFlight.first, head.xid == header.xid else {
+            // Replies come in request order; anything else means we lost track of the stream.
+            throw .invalidValue(field: "ReplyHeader.xid (out of order)", value: Int64(header.xid))
+        }
+        inFlight.removeFirst()
+        if header.zxid > 0 { lastZxid = header.zxid }
+        switch head {
+        case .setWatches:
+            break
+        case .closeSession:
+            finishClose()
+        case let .request(_, pending):
+            guard let pending else { break }  // timed out meanwhile: the caller has its answer
+            let result = try pending.operation.result(err: header.error, body: &reader, chroot: chroot)
+            if case .success = result { registerWatch(for: pending, result: result) }
+            if case let .exists(path, true) = pending.operation, header.error == .noNode, let watcher = pending.watcher {
+                watches.add(watcher, path: path, kind: .exist)
+            }
+            actions.append(.complete(pending.id, result))
+        }
+        sendQueued(now: now)
+    }
+
+    private mutating func registerWatch(for pending: Pending, result: Result<OperationResult, ZooKeeperError>) {
+        switch pending.operation {
+        case let .removeWatches(path, type, _):
+            emitRemoved(watches.remove(path: path, type: type), path: path)
+            return
+        default:
+            break
+        }
+        guard let watcher = pending.watcher else { return }
+        switch pending.operation {
+        case let .exists(path, true):
+            if case .success(.stat(.some)) = result { watches.add(watcher, path: path, kind: .data) }
+        case let .getData(path, true): watches.add(watcher, path: path, kind: .data)
+        case .getConfig(true): watches.add(watcher, path: ZooKeeperPaths.config, kind: .data)
+        case let .getChildren(path, true, _): watches.add(watcher, path: path, kind: .child)
+        case let .addWatch(path, mode):
+            watches.add(watcher, path: path, kind: mode == .persistent ? .persistent : .persistentRecursive)
+        default: break
+        }
+    }
+
+    private mutating func removeLocalWatches(path: String, type: WatcherType, request: RequestID) {
+        guard watches.has(path: path, type: type) else {
+            actions.append(.complete(request, .failure(ZooKeeperError(.noWatcher, path: path))))
+            return
+        }
+        emitRemoved(watches.remove(path: path, type: type), path: path)
+        actions.append(.complete(request, .success(.done)))
+    }
+
+    private mutating func emitRemoved(_ removed: [(WatcherID, EventType)], path: String) {
+        var byType: [EventType: Set<WatcherID>] = [:]
+        for (id, type) in removed { byType[type, default: []].insert(id) }
+        for (type, ids) in byType.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            actions.append(.watchEvent(WatchEvent(type: type, state: .syncConnected, path: path), watchers: ids))
+        }
+    }
+
+    /// Times out requests past their deadline: queued ones are dropped; in-flight ones are
+    /// answered now and their late reply is discarded (the stream must stay in order).
+    private mutating func expireRequests(now: Millis) {
+        var earliest: Millis = .max
+        var kept = Deque<Pending>()
+        for pending in queued {
+            if now >= pending.deadline {
+                actions.append(.complete(pending.id, .failure(ZooKeeperError(.operationTimeout, path: pending.operation.path))))
+            } else {
+                kept.append(pending)
+                earliest = min(earliest, pending.deadline)
+            }
+        }
+        queued = kept
+        for index in inFlight.indices {
+            guard case let .request(xid, pending?) = inFlight[index] else { continue }
+            if now >= pending.deadline {
+                actions.append(.complete(pending.id, .failure(ZooKeeperError(.operationTimeout, path: pending.operation.path))))
+                inFlight[index] = .request(xid: xid, nil)
+            } else {
+                earliest = min(earliest, pending.deadline)
+            }
+        }
+        for index in authWaiters.indices {
+            guard let pending = authWaiters[index] else { continue }
+            if now >= pending.deadline {
+                actions.append(.complete(pending.id, .failure(ZooKeeperError(.operationTimeout))))
+                authWaiters[index] = nil
+            } else {
+                earliest = min(earliest, pending.deadline)
+            }
+        }
+        earliestRequestDeadline = earliest
+    }
+
+    // MARK: Ending
+
+    private mutating func failInFlight(_ error: ZooKeeperError) {
+        for entry in inFlight {
+            if case let .request(_, pending?) = entry {
+                actions.append(.complete(pending.id, .failure(ZooKeeperError(error.code, path: pending.operation.path, message: error.message))))
+            }
+        }
+        inFlight.removeAll()
+        for case let pending? in authWaiters {
+            actions.append(.complete(pending.id, .failure(error)))
+        }
+        authWaiters.removeAll()
+    }
+
+    private mutating func failQueued(_ error: ZooKeeperError) {
+        for pending in queued {
+            actions.append(.complete(pending.id, .failure(ZooKeeperError(error.code, path: pending.operation.path, message: error.message))))
+        }
+        queued.removeAll()
+    }
+
+    /// A terminal state: everything pending fails, every watcher hears it once, then forgets.
+    private mutating func terminate(_ terminal: SessionState, code: ErrorCode) {
+        guard !state.isTerminal else { return }
+        let error = terminal == .closed ? ZooKeeperError.closed() : ZooKeeperError(code)
+        failInFlight(error)
+        failQueued(error)
+        if let connection = currentConnection { actions.append(.closeConnection(connection)) }
+        link = .none
+        outgoing.removeAll()
+        closingDeadline = nil
+        earliestRequestDeadline = .max
+        state = terminal
+        let everyone = watches.allWatchers
+        watches.removeAll()
+        let event: SessionEvent = switch terminal {
+        case .expired: .expired
+        case .authFailed: .authFailed
+        default: .closed
+        }
+        actions.append(.sessionEvent(event, watchers: everyone))
+    }
+
+    private mutating func finishClose() {
+        terminate(.closed, code: .connectionLoss)
+    }
+
+    private mutating func emitState(_ event: SessionEvent) {
+        actions.append(.sessionEvent(event, watchers: event == .connecting ? [] : watches.allWatchers))
+    }
+
+    /// Hands over this input's actions, with everything written coalesced into one send.
+    private mutating func flush() -> [SessionAction] {
+        if !outgoing.isEmpty, let connection = currentConnection {
+            // Sends go before completions so a driver never answers a caller about a request
+            // whose bytes it has not yet written.
+            actions.insert(.send(outgoing, connection), at: actions.firstIndex(where: {
+                if case .connect = $0 { return true }
+                if case .closeConnection = $0 { return true }
+                return false
+            }) ?? actions.endIndex)
+        }
+        outgoing.removeAll(keepingCapacity: true)
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator for the seeded host shuffle.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
