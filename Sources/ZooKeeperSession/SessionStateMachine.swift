@@ -245,7 +245,8 @@ public struct SessionStateMachine: Sendable {
 
     // MARK: Connecting
 
-    private var currentConnection: ConnectionID? {
+    /// The connection the machine is using or opening, if any.
+    public var currentConnection: ConnectionID? {
         switch link {
         case let .opening(id, _), let .handshaking(id, _), let .open(id): id
         case .none, .pausing: nil

@@ -35,6 +35,7 @@ public struct ZooKeeperError: Error, Hashable, Sendable, CustomStringConvertible
     public var isClosed: Bool { code == .connectionLoss && message == Self.closedMessage }
 
     static let closedMessage = "client is closed"
-    static func closed(path: String? = nil) -> ZooKeeperError { ZooKeeperError(.connectionLoss, path: path, message: closedMessage) }
+    /// The error of a request made on (or cut short by) a closed client.
+    public static func closed(path: String? = nil) -> ZooKeeperError { ZooKeeperError(.connectionLoss, path: path, message: closedMessage) }
     static func badArguments(_ message: String, path: String? = nil) -> ZooKeeperError { ZooKeeperError(.badArguments, path: path, message: message) }
 }

@@ -1,0 +1,185 @@
+import Logging
+import NIOCore
+@_exported import ZooKeeperProtocol
+@_exported import ZooKeeperSession
+
+/// A ZooKeeper session for Swift programs: async methods for every operation, watches as
+/// callbacks or async sequences, and a session that pings, fails over between servers, and
+/// re-registers its watches and auth after a reconnect.
+///
+/// ```swift
+/// let zk = try await ZooKeeperClient.connect("127.0.0.1:2181/app")
+/// _ = try await zk.create("/config", data: Array("v1".utf8))
+/// let (data, stat) = try await zk.getData("/config")
+/// await zk.close()
+/// ```
+///
+/// Watch and state callbacks run on the client's I/O thread: keep them short and non-blocking.
+public final class ZooKeeperClient: Sendable {
+    /// How the client connects and how long its requests may take.
+    public struct Configuration: Sendable {
+        /// `host:port[,host:port...][/chroot]`.
+        public var connectString: String
+        public var sessionTimeout: Duration
+        /// Per-host connect plus handshake; nil divides the session timeout among the hosts.
+        public var connectTimeout: Duration?
+        /// How long a request may wait for its answer, including time spent reconnecting.
+        public var requestTimeout: Duration
+        public var canBeReadOnly: Bool
+        /// Requests written and not yet answered at once; more wait in a queue.
+        public var maxInFlight: Int
+        /// Resume this session instead of creating one.
+        public var sessionId: Int64?
+        public var password: [UInt8]?
+        public var logger: Logger
+
+        public init(
+            connectString: String, sessionTimeout: Duration = .seconds(30), connectTimeout: Duration? = nil,
+            requestTimeout: Duration = .seconds(10), canBeReadOnly: Bool = false, maxInFlight: Int = 10_000,
+            sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper")
+        ) {
+            self.connectString = connectString
+            self.sessionTimeout = sessionTimeout
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.canBeReadOnly = canBeReadOnly
+            self.maxInFlight = maxInFlight
+            self.sessionId = sessionId
+            self.password = password
+            self.logger = logger
+        }
+    }
+
+    public let configuration: Configuration
+    private let driver: SessionDriver
+    private let requestTimeoutMillis: Int64
+
+    /// Creates a client and starts connecting; use `waitUntilConnected` or `connect` to wait.
+    public init(configuration: Configuration) throws(ZooKeeperError) {
+        let connectString: ConnectString
+        do { connectString = try ConnectString(configuration.connectString) } catch {
+            throw ZooKeeperError(.badArguments, message: error.description)
+        }
+        self.configuration = configuration
+        requestTimeoutMillis = configuration.requestTimeout.milliseconds
+        let session = SessionConfiguration(
+            connectString: connectString, sessionTimeout: configuration.sessionTimeout.milliseconds,
+            connectTimeout: configuration.connectTimeout?.milliseconds, canBeReadOnly: configuration.canBeReadOnly,
+            maxInFlight: configuration.maxInFlight, sessionId: configuration.sessionId ?? 0,
+            password: configuration.password ?? [UInt8](repeating: 0, count: 16))
+        driver = SessionDriver(configuration: session, logger: configuration.logger)
+        driver.start()
+    }
+
+    /// Connects and waits until the session is established (or throws and closes the client).
+    public static func connect(_ connectString: String, sessionTimeout: Duration = .seconds(30), timeout: Duration? = nil) async throws -> ZooKeeperClient {
+        try await connect(configuration: Configuration(connectString: connectString, sessionTimeout: sessionTimeout), timeout: timeout)
+    }
+
+    public static func connect(configuration: Configuration, timeout: Duration? = nil) async throws -> ZooKeeperClient {
+        let client = try ZooKeeperClient(configuration: configuration)
+        do {
+            try await client.waitUntilConnected(timeout: timeout ?? configuration.sessionTimeout)
+        } catch {
+            await client.close()
+            throw error
+        }
+        return client
+    }
+
+    deinit {
+        // An abandoned client still ends its session, so its ephemeral nodes go at once.
+        driver.close(timeout: 2_000) {}
+    }
+
+    // MARK: Session
+
+    /// The session's current state.
+    public var state: SessionState { driver.snapshot.facts.state }
+    /// The session id (0 until a server accepted the session).
+    public var sessionId: Int64 { driver.snapshot.facts.sessionId }
+    /// The session password, needed with `sessionId` to resume the session elsewhere.
+    public var sessionPassword: [UInt8] { driver.snapshot.facts.password }
+    /// The negotiated session timeout (the requested one until connected).
+    public var sessionTimeout: Duration { .milliseconds(driver.snapshot.facts.sessionTimeout) }
+    /// The newest zxid this client has seen.
+    public var lastZxid: Int64 { driver.snapshot.facts.lastZxid }
+    /// The server in use or being tried.
+    public var currentHost: HostAddress? { driver.snapshot.facts.host }
+
+    /// Calls `handler` on every session state change until the returned token is cancelled.
+    @discardableResult
+    public func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> StateObservation {
+        StateObservation(driver: driver, id: driver.addStateHandler(handler))
+    }
+
+    /// Session state changes as an async sequence; it finishes after a terminal state.
+    public func stateChanges() -> AsyncStream<SessionEvent> {
+        AsyncStream { continuation in
+            let observation = onStateChange { event in
+                continuation.yield(event)
+                if event == .expired || event == .authFailed || event == .closed { continuation.finish() }
+            }
+            continuation.onTermination = { _ in observation.cancel() }
+        }
+    }
+
+    /// Waits until the session is connected; throws when it ends first or the time runs out.
+    public func waitUntilConnected(timeout: Duration) async throws {
+        let waiter = OneShot<Result<Void, ZooKeeperError>>()
+        let observation = onStateChange { event in
+            switch event {
+            case .connected, .reconnected, .connectedReadOnly: waiter.fulfil(.success(()))
+            case .expired: waiter.fulfil(.failure(ZooKeeperError(.sessionExpired)))
+            case .authFailed: waiter.fulfil(.failure(ZooKeeperError(.authFailed)))
+            case .closed: waiter.fulfil(.failure(ZooKeeperError.closed()))
+            default: break
+            }
+        }
+        defer { observation.cancel() }
+        if state.isConnected { return }
+        if state.isTerminal { throw state == .expired ? ZooKeeperError(.sessionExpired) : ZooKeeperError.closed() }
+        let timer = driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
+            waiter.fulfil(.failure(ZooKeeperError(.connectionLoss, message: "could not connect within \(timeout)")))
+        }
+        defer { timer.cancel() }
+        try await waiter.value.get()
+    }
+
+    /// Ends the session: the server drops its ephemeral nodes at once. Idempotent.
+    public func close() async {
+        let done = OneShot<Void>()
+        driver.close(timeout: 2_000) { done.fulfil(()) }
+        await done.value
+    }
+
+    // MARK: Requests
+
+    /// Runs any operation; the typed methods below are built on it.
+    public func perform(_ operation: Operation, timeout: Duration? = nil) async throws(ZooKeeperError) -> OperationResult {
+        try await perform(operation, watch: nil, persistent: false, timeout: timeout)
+    }
+
+    func perform(_ operation: Operation, watch: (@Sendable (WatchEvent) -> Void)?, persistent: Bool, timeout: Duration? = nil) async throws(ZooKeeperError) -> OperationResult {
+        let millis = timeout?.milliseconds ?? requestTimeoutMillis
+        let result: Result<OperationResult, ZooKeeperError> = await withCheckedContinuation { continuation in
+            driver.submit(operation, watch: watch, persistent: persistent, timeout: millis) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+}
+
+/// A state-change subscription; cancel it to stop hearing changes.
+public struct StateObservation: Sendable {
+    fileprivate let driver: SessionDriver
+    fileprivate let id: UInt64
+
+    public func cancel() { driver.removeStateHandler(id) }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,44 @@
+import Testing
+import ZooKeeper
+import ZooKeeperTestSupport
+import NIOConcurrencyHelpers
+
+/// Collects events from callbacks so tests can wait for them.
+final class EventLog<Event: Sendable>: Sendable {
+    private let box = NIOLockedValueBox<[Event]>([])
+
+    var events: [Event] { box.withLockedValue { $0 } }
+
+    func append(_ event: Event) { box.withLockedValue { $0.append(event) } }
+
+    /// Waits until `count` events arrived, or fails the test after `timeout`.
+    @discardableResult
+    func wait(count: Int = 1, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async -> [Event] {
+        let deadline = ContinuousClock.now + timeout
+        while events.count < count && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let seen = events
+        #expect(seen.count >= count, "waited for \(count) events, got \(seen)", sourceLocation: sourceLocation)
+        return seen
+    }
+}
+
+func uniqueRoot(_ name: String) -> String { "/\(name)-\(UInt32.random(in: 0...UInt32.max))" }
+
+func connectShared(chroot: String = "", sessionTimeout: Duration = .seconds(10)) async throws -> ZooKeeperClient {
+    let server = try await ZooKeeperServer.shared()
+    return try await ZooKeeperClient.connect(server.connectString + chroot, sessionTimeout: sessionTimeout)
+}
+
+/// Expects `body` to fail with the ZooKeeper `code`.
+func expectCode<T>(_ code: ErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T) async {
+    do {
+        _ = try await body()
+        Issue.record("expected \(code.name), got success", sourceLocation: sourceLocation)
+    } catch let error as ZooKeeperError {
+        #expect(error.code == code, "expected \(code.name), got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code.name), got \(error)", sourceLocation: sourceLocation)
+    }
+}
