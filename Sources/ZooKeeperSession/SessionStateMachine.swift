@@ -574,8 +574,10 @@ public struct SessionStateMachine: Sendable {
         terminate(.closed, code: .connectionLoss)
     }
 
+    /// Non-terminal changes go to state observers only; watchers hear just the terminal ones
+    /// (from `terminate`), which tell them their watch will never fire.
     private mutating func emitState(_ event: SessionEvent) {
-        actions.append(.sessionEvent(event, watchers: event == .connecting ? [] : watches.allWatchers))
+        actions.append(.sessionEvent(event, watchers: []))
     }
 
     /// Hands over this input's actions, with everything written coalesced into one send.

@@ -65,7 +65,7 @@ public enum SessionAction: Sendable {
     case complete(RequestID, Result<OperationResult, ZooKeeperError>)
     /// A node event, and which watchers it reaches (possibly none).
     case watchEvent(WatchEvent, watchers: Set<WatcherID>)
-    /// The session changed state; `watchers` are the registrations that hear it (all of them on
-    /// a terminal change, which also clears them).
+    /// The session changed state; `watchers` are the registrations that hear it: all of them on
+    /// a terminal change (which also clears them), none otherwise.
     case sessionEvent(SessionEvent, watchers: Set<WatcherID>)
 }

@@ -11,6 +11,16 @@ final class EventLog<Event: Sendable>: Sendable {
 
     func append(_ event: Event) { box.withLockedValue { $0.append(event) } }
 
+    /// Waits until an event matching `predicate` arrived; returns when it was seen, or nil.
+    func waitFor(timeout: Duration, _ predicate: @escaping (Event) -> Bool) async -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if events.contains(where: predicate) { return ContinuousClock.now }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
     /// Waits until `count` events arrived, or fails the test after `timeout`.
     @discardableResult
     func wait(count: Int = 1, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async -> [Event] {
