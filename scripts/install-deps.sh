@@ -6,6 +6,7 @@ PACKAGES=(
     zookeeper            # the real server the integration tests start (3.8)
     libslf4j-java liblog4j1.2-java   # so that server writes a log the tests can show
     python3              # the test bed picks free ports with it
+    python3-kazoo        # an independent client for cross-checks (run by /usr/bin/python3)
 )
 
 missing=()

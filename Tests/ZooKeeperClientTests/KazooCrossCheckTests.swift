@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import ZooKeeper
+import ZooKeeperTestSupport
+
+/// Cross-checks with an independent client, kazoo: what each writes the other reads, and a
+/// digest ACL kazoo sets is honoured after our addAuth and refused without it.
+@Suite struct KazooCrossCheckTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("kazoo_peer.py").path
+
+    func kazoo(_ arguments: String...) async throws -> String {
+        let server = try await ZooKeeperServer.shared()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Self.script, server.connectString] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "kazoo \(arguments) failed")
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    @Test func dataWrittenByEachSideIsReadByTheOther() async throws {
+        let zk = try await connectShared()
+        let root = uniqueRoot("kazoo")
+        let ours: [UInt8] = Array("written by swift \u{e9}".utf8) + [0, 255]
+        try await zk.create(root, data: ours)
+        #expect(try await kazoo("read", root) == hex(ours))
+
+        let theirs: [UInt8] = [1, 2, 3, 0, 0xFE]
+        _ = try await kazoo("write", root + "/from-kazoo", hex(theirs))
+        #expect(try await zk.getData(root + "/from-kazoo").data == theirs)
+
+        // An ephemeral of ours is visible to kazoo, and gone for it once we close.
+        try await zk.create(root + "/eph", mode: .ephemeral)
+        #expect(try await kazoo("exists", root + "/eph") == "yes")
+        await zk.close()
+        #expect(try await kazoo("exists", root + "/eph") == "no")
+    }
+
+    @Test func digestACLSetByKazooIsHonoured() async throws {
+        let root = uniqueRoot("kazoo-acl")
+        _ = try await kazoo("digest-node", root, "carol", "s3cret")
+        let zk = try await connectShared()
+        await expectCode(.noAuth) { try await zk.getData(root) }
+        try await zk.addAuth(scheme: "digest", credentials: DigestAuth.credentials(user: "carol", password: "wrong"))
+        await expectCode(.noAuth) { try await zk.getData(root) }
+        try await zk.addAuth(scheme: "digest", credentials: DigestAuth.credentials(user: "carol", password: "s3cret"))
+        #expect(try await zk.getData(root).data == Array("guarded".utf8))
+        let (acl, _) = try await zk.getACL(root)
+        #expect(acl == [ACL(permissions: .all, id: Ids.digest(user: "carol", password: "s3cret"))], "kazoo's digest id matches ours")
+        await zk.close()
+    }
+}
