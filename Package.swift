@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeperSession", targets: ["ZooKeeperSession"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
+        // The native Lua module (libzookeeper_lua.so), loaded by the shims in lua/.
+        .library(name: "zookeeper_lua", type: .dynamic, targets: ["ZooKeeperLua"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -33,6 +35,18 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // Layer 4 for Lua: the C glue (every lua_* call) and the Swift side of its C ABI. The
+        // Lua headers come from Debian's liblua5.1-0-dev; liblua is not linked: the host (lua5.1,
+        // luajit, nginx) provides the lua_* symbols.
+        .target(
+            name: "CZooKeeperLua",
+            cSettings: [.unsafeFlags(["-I/usr/include/lua5.1"])]
+        ),
+        .target(
+            name: "ZooKeeperLua",
+            dependencies: ["ZooKeeper", "CZooKeeperLua", .product(name: "Logging", package: "swift-log")]
         ),
 
         // Starts real ZooKeeper servers (single and ensemble) for integration tests.

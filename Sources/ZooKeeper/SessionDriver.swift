@@ -108,6 +108,8 @@ final class SessionDriver: @unchecked Sendable {
     // MARK: Actions
 
     private func run(_ actions: [SessionAction]) {
+        // Facts first: whoever a completion or event wakes must read the state it announces.
+        snapshot.update(machine)
         for action in actions {
             switch action {
             case let .connect(host, connection):
@@ -132,7 +134,6 @@ final class SessionDriver: @unchecked Sendable {
                 sessionChanged(event, watchers: watchers)
             }
         }
-        snapshot.update(machine)
         scheduleTick()
     }
 

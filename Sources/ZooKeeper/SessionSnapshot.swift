@@ -11,6 +11,8 @@ final class SessionSnapshot: Sendable {
         var sessionTimeout: Int64 = 0
         var lastZxid: Int64 = 0
         var host: HostAddress?
+        var connectResponse: ConnectResponse?
+        var requestCount: UInt64 = 0
     }
 
     private let box = NIOLockedValueBox(Facts())
@@ -25,6 +27,7 @@ final class SessionSnapshot: Sendable {
             facts.sessionTimeout = machine.sessionTimeout
             facts.lastZxid = machine.lastZxid
             facts.host = machine.currentHost
+            facts.connectResponse = machine.lastConnectResponse
         }
     }
 }

@@ -146,6 +146,11 @@ public final class ZooKeeperClient: Sendable {
         try await waiter.value.get()
     }
 
+    /// Starts closing without waiting; `completion` runs (on the I/O thread) once closed.
+    public func beginClose(completion: @escaping @Sendable () -> Void = {}) {
+        driver.close(timeout: 2_000, done: completion)
+    }
+
     /// Ends the session: the server drops its ephemeral nodes at once. Idempotent.
     public func close() async {
         let done = OneShot<Void>()
@@ -154,6 +159,20 @@ public final class ZooKeeperClient: Sendable {
     }
 
     // MARK: Requests
+
+    /// The server's answer to the latest handshake, for diagnostics. It holds the session
+    /// password: mask it before showing it (its description does).
+    public var lastConnectResponse: ConnectResponse? { driver.snapshot.facts.connectResponse }
+
+    /// Submits any operation without awaiting it: `completion` runs on the client's I/O thread.
+    /// `watch` (needed when the operation sets one) hears the watch's events; with `persistent`
+    /// it stays registered after firing (addWatch).
+    public func submit(
+        _ operation: Operation, watch: WatchCallback? = nil, persistent: Bool = false, timeout: Duration? = nil,
+        completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
+    ) {
+        driver.submit(operation, watch: watch, persistent: persistent, timeout: timeout?.milliseconds ?? requestTimeoutMillis, completion: completion)
+    }
 
     /// Runs any operation; the typed methods below are built on it.
     public func perform(_ operation: Operation, timeout: Duration? = nil) async throws(ZooKeeperError) -> OperationResult {

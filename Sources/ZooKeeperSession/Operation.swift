@@ -52,9 +52,16 @@ public enum Operation: Hashable, Sendable {
         }
     }
 
+    /// The largest request the server reads by default (jute.maxbuffer); a larger one makes it
+    /// drop the connection, so it is refused before sending.
+    public static let maxRequestBytes = 0xFFFFF
+
     /// Checks paths and arguments before anything is sent, so the server never sees a request
     /// it would refuse for its shape (and drop the connection over).
     public func validate() throws(ZooKeeperError) {
+        if approximateSize > Self.maxRequestBytes {
+            throw ZooKeeperError.badArguments("request too large (\(approximateSize) bytes, the server's limit is \(Self.maxRequestBytes))", path: path)
+        }
         func check(_ path: String, sequential: Bool = false) throws(ZooKeeperError) {
             do { try PathValidation.validate(path, sequential: sequential) } catch {
                 throw ZooKeeperError(.badArguments, path: path, message: error.description)
@@ -101,6 +108,19 @@ public enum Operation: Hashable, Sendable {
             break
         default:
             if let path { try check(path) }
+        }
+    }
+
+    /// An upper bound of the encoded size, without encoding.
+    private var approximateSize: Int {
+        let overhead = 64
+        switch self {
+        case let .create(path, data, acl, _, _): return overhead + path.utf8.count + data.count + acl.reduce(0) { $0 + 12 + $1.id.scheme.utf8.count + $1.id.id.utf8.count }
+        case let .setData(path, data, _): return overhead + path.utf8.count + data.count
+        case let .setACL(path, acl, _): return overhead + path.utf8.count + acl.reduce(0) { $0 + 12 + $1.id.scheme.utf8.count + $1.id.id.utf8.count }
+        case let .multi(ops), let .multiRead(ops): return overhead + ops.reduce(0) { $0 + $1.encoded().count }
+        case let .addAuth(scheme, credentials): return overhead + scheme.utf8.count + credentials.count
+        default: return overhead + (path?.utf8.count ?? 0)
         }
     }
 

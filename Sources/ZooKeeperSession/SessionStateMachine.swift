@@ -15,6 +15,8 @@ public struct SessionStateMachine: Sendable {
     /// The negotiated timeout, once a server answered; the requested one before.
     public private(set) var sessionTimeout: Millis
     public private(set) var lastZxid: Int64 = 0
+    /// The server's answer to the latest handshake (for diagnostics; it holds the password).
+    public private(set) var lastConnectResponse: ConnectResponse?
     /// Whether a server ever accepted this session (from then on it can expire).
     private var established = false
     private var everConnected = false
@@ -289,6 +291,7 @@ public struct SessionStateMachine: Sendable {
 
     private mutating func handshake(_ frame: [UInt8], connection: ConnectionID, now: Millis) throws(ProtocolError) {
         let response = try ConnectResponse.decode(exactly: frame)
+        lastConnectResponse = response
         if response.isSessionExpired {
             terminate(.expired, code: .sessionExpired)
             return

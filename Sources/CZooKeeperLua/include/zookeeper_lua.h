@@ -1,0 +1,66 @@
+/*
+ * The C ABI between the Lua glue (zookeeper_lua.c) and the Swift core (ZooKeeperLua, exported
+ * with @_cdecl). Only C types cross it. Arguments and results travel as a "value stream", a
+ * flat encoding of Lua values both sides read and write:
+ *
+ *   0x00 nil | 0x01 false | 0x02 true | 0x03 number (8-byte double)
+ *   0x04 string (u32 length, bytes) | 0x05 table (u32 pair count, then key, value pairs)
+ *   0x06 function (i32 registry reference)
+ *
+ * integers in host byte order (both sides live in one process). A stream is a u32 count of
+ * values followed by the values.
+ */
+#ifndef ZOOKEEPER_LUA_H
+#define ZOOKEEPER_LUA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    ZKL_NIL = 0, ZKL_FALSE = 1, ZKL_TRUE = 2, ZKL_NUMBER = 3, ZKL_STRING = 4, ZKL_TABLE = 5, ZKL_FUNCTION = 6,
+};
+
+/* What a call asks of the glue. */
+enum {
+    ZKL_DONE = 0,  /* the reply holds the return values */
+    ZKL_WAIT = 1,  /* wait for the ticket with zkl_wait, then zkl_finish */
+    ZKL_RAISE = 2, /* a caller mistake: raise the reply's first value as an error */
+};
+
+/* What zkl_wait saw. */
+enum {
+    ZKL_READY = 1, /* the ticket is answered: call zkl_finish */
+    ZKL_EVENT = 2, /* a callback is due first: run zkl_next_event, then wait again */
+};
+
+/* A client for zk.new's options (a stream of one table); NULL and a message on failure. */
+void *zkl_new(const uint8_t *options, size_t length, const uint8_t **reply, size_t *reply_length);
+
+/* Calls `method` with arguments (a stream). Returns ZKL_DONE, ZKL_WAIT (with *ticket set) or
+ * ZKL_RAISE; the reply stream stays valid until the next call on this client. */
+int32_t zkl_call(void *client, const char *method, const uint8_t *args, size_t length, uint64_t *ticket,
+                 const uint8_t **reply, size_t *reply_length);
+
+/* Blocks until the ticket is answered (ZKL_READY) or a callback is due (ZKL_EVENT). */
+int32_t zkl_wait(void *client, uint64_t ticket);
+
+/* The reply of an answered ticket: ZKL_DONE or ZKL_RAISE, as zkl_call. */
+int32_t zkl_finish(void *client, uint64_t ticket, const uint8_t **reply, size_t *reply_length);
+
+/* The next due callback: its registry reference (0 when none) and its arguments (a stream). */
+int32_t zkl_next_event(void *client, const uint8_t **args, size_t *length);
+
+/* A registry reference the core no longer holds (0 when none), to release with luaL_unref. */
+int32_t zkl_next_unref(void *client);
+
+/* Lines the core wants printed (debug output), one per call; NULL when none. */
+const char *zkl_next_log_line(void *client);
+
+/* Closes the session without waiting and hands back every registry reference the core holds
+ * (through zkl_next_unref); the client stays valid until zkl_free. */
+void zkl_release(void *client);
+
+/* Frees the client (after zkl_release). */
+void zkl_free(void *client);
+
+#endif

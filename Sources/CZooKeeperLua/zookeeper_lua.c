@@ -1,0 +1,431 @@
+/*
+ * Lua glue of the native resty.zookeeper module. It only converts between Lua values and the
+ * C ABI of the Swift core (zookeeper_lua.h) and runs callbacks; every call that can raise a Lua
+ * error (and so longjmp) is made here, never while a Swift frame is on the stack.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "zookeeper_lua.h"
+
+#define CLIENT_META "resty.zookeeper.client"
+#define MAX_DEPTH 32
+#define MAX_ARGS_BYTES (64u * 1024u * 1024u)
+
+typedef struct {
+    void *core; /* NULL once closed by __gc */
+} Client;
+
+/* ---- Lua values -> value stream ---------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *bytes; /* NULL in the measuring pass */
+    size_t length;
+} Writer;
+
+static void put(Writer *w, const void *data, size_t n) {
+    if (w->bytes) memcpy(w->bytes + w->length, data, n);
+    w->length += n;
+}
+
+static void put_tag(Writer *w, uint8_t tag) { put(w, &tag, 1); }
+
+static void put_u32(Writer *w, uint32_t v) { put(w, &v, 4); }
+
+/* Encodes the value at `index`. The measuring pass validates and raises on bad input (before
+ * anything is referenced); the writing pass takes registry references for functions. */
+static void encode_value(lua_State *L, int index, Writer *w, int depth, int argument) {
+    index = index < 0 ? lua_gettop(L) + index + 1 : index;
+    switch (lua_type(L, index)) {
+    case LUA_TNIL: put_tag(w, ZKL_NIL); break;
+    case LUA_TBOOLEAN: put_tag(w, lua_toboolean(L, index) ? ZKL_TRUE : ZKL_FALSE); break;
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, index);
+        put_tag(w, ZKL_NUMBER);
+        put(w, &d, sizeof d);
+        break;
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, index, &n);
+        if (n > MAX_ARGS_BYTES) luaL_argerror(L, argument, "string too large");
+        put_tag(w, ZKL_STRING);
+        put_u32(w, (uint32_t)n);
+        put(w, s, n);
+        break;
+    }
+    case LUA_TTABLE: {
+        uint32_t count = 0;
+        size_t count_at;
+        if (depth >= MAX_DEPTH) luaL_argerror(L, argument, "table nested too deeply (or cyclic)");
+        luaL_checkstack(L, 4, "resty.zookeeper: table too deep");
+        put_tag(w, ZKL_TABLE);
+        count_at = w->length;
+        put_u32(w, 0);
+        lua_pushnil(L);
+        while (lua_next(L, index)) {
+            int kt = lua_type(L, -2);
+            if (kt != LUA_TNUMBER && kt != LUA_TSTRING) luaL_argerror(L, argument, "table keys must be numbers or strings");
+            /* Encode a copy of the key: lua_tolstring on a number key would confuse lua_next. */
+            lua_pushvalue(L, -2);
+            encode_value(L, -1, w, depth + 1, argument);
+            lua_pop(L, 1);
+            encode_value(L, -1, w, depth + 1, argument);
+            lua_pop(L, 1);
+            count++;
+        }
+        if (w->bytes) memcpy(w->bytes + count_at, &count, 4);
+        break;
+    }
+    case LUA_TFUNCTION:
+        put_tag(w, ZKL_FUNCTION);
+        if (w->bytes) {
+            int32_t ref;
+            lua_pushvalue(L, index);
+            ref = (int32_t)luaL_ref(L, LUA_REGISTRYINDEX);
+            put(w, &ref, 4);
+        } else {
+            w->length += 4;
+        }
+        break;
+    default: {
+        char message[80];
+        snprintf(message, sizeof message, "unsupported value of type %s", luaL_typename(L, index));
+        luaL_argerror(L, argument, message);
+    }
+    }
+    if (w->length > MAX_ARGS_BYTES) luaL_argerror(L, argument, "arguments too large");
+}
+
+/* Encodes stack values first..last as a stream in a userdata (collected even if we raise);
+ * leaves the userdata on the stack. */
+static const uint8_t *encode_stream(lua_State *L, int first, int last, size_t *length) {
+    Writer w = {NULL, 4};
+    int i;
+    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i - first + 1);
+    *length = w.length;
+    w.bytes = lua_newuserdata(L, w.length);
+    w.length = 0;
+    put_u32(&w, (uint32_t)(last >= first ? last - first + 1 : 0));
+    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i - first + 1);
+    return w.bytes;
+}
+
+/* ---- value stream -> Lua values ---------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *bytes;
+    size_t length;
+    size_t offset;
+} Reader;
+
+static int take(Reader *r, void *out, size_t n) {
+    if (r->length - r->offset < n) return 0;
+    memcpy(out, r->bytes + r->offset, n);
+    r->offset += n;
+    return 1;
+}
+
+/* Pushes one value; returns 0 on a malformed stream (the core's bug, never the user's). */
+static int push_value(lua_State *L, Reader *r, int depth) {
+    uint8_t tag;
+    if (depth > MAX_DEPTH || !take(r, &tag, 1)) return 0;
+    luaL_checkstack(L, 3, "resty.zookeeper: reply too deep");
+    switch (tag) {
+    case ZKL_NIL: lua_pushnil(L); return 1;
+    case ZKL_FALSE: lua_pushboolean(L, 0); return 1;
+    case ZKL_TRUE: lua_pushboolean(L, 1); return 1;
+    case ZKL_NUMBER: {
+        double d;
+        if (!take(r, &d, sizeof d)) return 0;
+        lua_pushnumber(L, d);
+        return 1;
+    }
+    case ZKL_STRING: {
+        uint32_t n;
+        if (!take(r, &n, 4) || r->length - r->offset < n) return 0;
+        lua_pushlstring(L, (const char *)r->bytes + r->offset, n);
+        r->offset += n;
+        return 1;
+    }
+    case ZKL_TABLE: {
+        uint32_t count, i;
+        if (!take(r, &count, 4)) return 0;
+        lua_createtable(L, 0, 0);
+        for (i = 0; i < count; i++) {
+            if (!push_value(L, r, depth + 1)) return 0;
+            if (!push_value(L, r, depth + 1)) return 0;
+            lua_rawset(L, -3);
+        }
+        return 1;
+    }
+    case ZKL_FUNCTION: {
+        int32_t ref;
+        if (!take(r, &ref, 4)) return 0;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+/* Pushes every value of a stream; returns how many. */
+static int push_stream(lua_State *L, const uint8_t *bytes, size_t length) {
+    Reader r = {bytes, length, 0};
+    uint32_t count, i;
+    int top = lua_gettop(L);
+    if (!take(&r, &count, 4)) return luaL_error(L, "resty.zookeeper: malformed reply");
+    for (i = 0; i < count; i++) {
+        if (!push_value(L, &r, 0)) {
+            lua_settop(L, top);
+            return luaL_error(L, "resty.zookeeper: malformed reply");
+        }
+    }
+    return (int)count;
+}
+
+/* ---- housekeeping the core asks for -------------------------------------------------------- */
+
+static void release_refs(lua_State *L, void *core) {
+    int32_t ref;
+    while ((ref = zkl_next_unref(core)) != 0) luaL_unref(L, LUA_REGISTRYINDEX, ref);
+}
+
+static void print_log_lines(lua_State *L, void *core) {
+    const char *line;
+    while ((line = zkl_next_log_line(core)) != NULL) {
+        lua_getglobal(L, "print");
+        if (lua_isfunction(L, -1)) {
+            lua_pushstring(L, line);
+            if (lua_pcall(L, 1, 0, 0) != 0) lua_pop(L, 1);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+}
+
+static int traceback(lua_State *L) {
+    const char *message = lua_tostring(L, 1);
+    lua_getglobal(L, "debug");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "traceback");
+        if (lua_isfunction(L, -1)) {
+            lua_pushstring(L, message ? message : "(error object is not a string)");
+            lua_pushinteger(L, 2);
+            lua_call(L, 2, 1);
+            return 1;
+        }
+    }
+    lua_pushstring(L, message ? message : "(error object is not a string)");
+    return 1;
+}
+
+/* Runs every due callback under a protected call: an error is reported, never raised. */
+static void run_callbacks(lua_State *L, void *core) {
+    const uint8_t *args;
+    size_t length;
+    int32_t ref;
+    while ((ref = zkl_next_event(core, &args, &length)) != 0) {
+        int base = lua_gettop(L), n;
+        lua_pushcfunction(L, traceback);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+        n = push_stream(L, args, length);
+        if (lua_pcall(L, n, 0, base + 1) != 0) {
+            fprintf(stderr, "resty.zookeeper: error in callback: %s\n", lua_tostring(L, -1));
+            fflush(stderr);
+        }
+        lua_settop(L, base);
+        release_refs(L, core);
+    }
+}
+
+/* ---- the client object ------------------------------------------------------------------- */
+
+static Client *check_client(lua_State *L) {
+    return (Client *)luaL_checkudata(L, 1, CLIENT_META);
+}
+
+/* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
+static int call_method(lua_State *L) {
+    Client *client = check_client(L);
+    const char *method = lua_tostring(L, lua_upvalueindex(1));
+    const uint8_t *args, *reply;
+    size_t length, reply_length;
+    uint64_t ticket = 0;
+    int32_t status;
+    int top = lua_gettop(L), n;
+    if (client->core == NULL) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "not connected");
+        return 2;
+    }
+    args = encode_stream(L, 2, top, &length);
+    status = zkl_call(client->core, method, args, length, &ticket, &reply, &reply_length);
+    while (status == ZKL_WAIT) {
+        release_refs(L, client->core);
+        print_log_lines(L, client->core);
+        if (zkl_wait(client->core, ticket) == ZKL_EVENT) {
+            run_callbacks(L, client->core);
+            continue;
+        }
+        status = zkl_finish(client->core, ticket, &reply, &reply_length);
+    }
+    release_refs(L, client->core);
+    print_log_lines(L, client->core);
+    lua_settop(L, top);
+    /* Push the reply before running callbacks: a callback's own calls reuse the reply buffer. */
+    n = push_stream(L, reply, reply_length);
+    run_callbacks(L, client->core);
+    if (status == ZKL_RAISE) {
+        lua_settop(L, top + 1);
+        return lua_error(L);
+    }
+    return n;
+}
+
+static int client_index(lua_State *L) {
+    /* Methods first, then fields the user set, then the session's own fields. */
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    lua_settop(L, 2);
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1) || lua_type(L, 2) != LUA_TSTRING) return 1;
+    lua_settop(L, 2);
+    lua_pushliteral(L, "__field");
+    lua_pushcclosure(L, call_method, 1);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+static int client_newindex(lua_State *L) {
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+static int client_gc(lua_State *L) {
+    Client *client = (Client *)luaL_checkudata(L, 1, CLIENT_META);
+    if (client->core) {
+        void *core = client->core;
+        client->core = NULL;
+        zkl_release(core); /* closes the session without blocking */
+        release_refs(L, core);
+        zkl_free(core);
+    }
+    return 0;
+}
+
+static int client_tostring(lua_State *L) {
+    Client *client = (Client *)luaL_checkudata(L, 1, CLIENT_META);
+    lua_pushfstring(L, "resty.zookeeper client (%p)", (void *)client);
+    return 1;
+}
+
+static const char *const METHODS[] = {
+    /* the original client's contract */
+    "connect", "set_timeout", "add_auth", "exists", "get_data", "create", "get_children", "delete",
+    "watch", "close", "_debug",
+    /* beyond it */
+    "set_data", "stat", "get", "children", "get_acl", "set_acl", "multi", "multi_read", "sync",
+    "get_ephemerals", "get_all_children_number", "who_am_i", "add_watch", "remove_watches",
+    "check_watches", "get_config", "session_state", "on_state", "dispatch", NULL,
+};
+
+static int module_new(lua_State *L) {
+    const uint8_t *options, *reply;
+    size_t length, reply_length;
+    void *core;
+    Client *client;
+    int top = lua_gettop(L);
+    if (top >= 1 && !lua_isnil(L, 1) && !lua_istable(L, 1)) luaL_typerror(L, 1, "table");
+    options = encode_stream(L, 1, top >= 1 ? 1 : 0, &length);
+    core = zkl_new(options, length, &reply, &reply_length);
+    if (core == NULL) {
+        lua_settop(L, top);
+        return push_stream(L, reply, reply_length);
+    }
+    client = (Client *)lua_newuserdata(L, sizeof(Client));
+    client->core = core;
+    luaL_getmetatable(L, CLIENT_META);
+    lua_setmetatable(L, -2);
+    lua_newtable(L);
+    lua_setfenv(L, -2);
+    return 1;
+}
+
+/* Module-level helpers implemented by the core (digest ids, ...): they take no client. */
+static int module_helper(lua_State *L) {
+    const char *name = lua_tostring(L, lua_upvalueindex(1));
+    const uint8_t *args, *reply;
+    size_t length, reply_length;
+    uint64_t ticket;
+    int32_t status;
+    int top = lua_gettop(L);
+    args = encode_stream(L, 1, top, &length);
+    status = zkl_call(NULL, name, args, length, &ticket, &reply, &reply_length);
+    lua_settop(L, top);
+    if (status == ZKL_RAISE) {
+        push_stream(L, reply, reply_length);
+        return lua_error(L);
+    }
+    return push_stream(L, reply, reply_length);
+}
+
+int luaopen_resty_zookeeper_native(lua_State *L) {
+    int i;
+    static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
+    if (luaL_newmetatable(L, CLIENT_META)) {
+        lua_newtable(L);
+        for (i = 0; METHODS[i]; i++) {
+            lua_pushstring(L, METHODS[i]);
+            lua_pushcclosure(L, call_method, 1);
+            lua_setfield(L, -2, METHODS[i]);
+        }
+        lua_setfield(L, -2, "methods");
+        lua_pushcfunction(L, client_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, client_newindex);
+        lua_setfield(L, -2, "__newindex");
+        lua_pushcfunction(L, client_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, client_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    lua_pushcfunction(L, module_new);
+    lua_setfield(L, -2, "new");
+    for (i = 0; HELPERS[i]; i++) {
+        lua_pushstring(L, HELPERS[i]);
+        lua_pushcclosure(L, module_helper, 1);
+        lua_setfield(L, -2, HELPERS[i]);
+    }
+    lua_pushliteral(L, "1.0.0");
+    lua_setfield(L, -2, "_VERSION");
+    /* { { perms = 0x1f, scheme = "world", id = "anyone" } } */
+    lua_createtable(L, 1, 0);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, 0x1f);
+    lua_setfield(L, -2, "perms");
+    lua_pushliteral(L, "world");
+    lua_setfield(L, -2, "scheme");
+    lua_pushliteral(L, "anyone");
+    lua_setfield(L, -2, "id");
+    lua_rawseti(L, -2, 1);
+    lua_setfield(L, -2, "ZOO_OPEN_ACL_UNSAFE");
+    return 1;
+}

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ZooKeeper
+
+// The C ABI of zookeeper_lua.h. Only C types cross it; no Lua function is called from here, so
+// no Lua error can unwind a Swift frame. Every entry point is total: a malformed argument
+// stream is answered as a caller mistake, never a trap.
+
+private let statusDone: Int32 = 0
+private let statusWait: Int32 = 1
+private let statusRaise: Int32 = 2
+
+private func client(_ pointer: UnsafeMutableRawPointer) -> LuaClient {
+    Unmanaged<LuaClient>.fromOpaque(pointer).takeUnretainedValue()
+}
+
+/// Replies for calls without a client (zk.new failures, module helpers), kept per thread
+/// until that thread's next such call.
+private final class ThreadReply {
+    var bytes: [UInt8] = []
+}
+
+private let threadReplyKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { Unmanaged<ThreadReply>.fromOpaque(pointer).release() }
+    }
+    return key
+}()
+
+private func threadReply(_ values: [LuaValue], _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ length: UnsafeMutablePointer<Int>) {
+    let holder: ThreadReply
+    if let existing = pthread_getspecific(threadReplyKey) {
+        holder = Unmanaged<ThreadReply>.fromOpaque(existing).takeUnretainedValue()
+    } else {
+        holder = ThreadReply()
+        pthread_setspecific(threadReplyKey, Unmanaged.passRetained(holder).toOpaque())
+    }
+    holder.bytes = ValueStream.encode(values)
+    holder.bytes.withUnsafeBufferPointer { reply.pointee = $0.baseAddress }
+    length.pointee = holder.bytes.count
+}
+
+private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: UnsafeMutablePointer<UInt64>?,
+                     _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ length: UnsafeMutablePointer<Int>) -> Int32 {
+    let status: Int32
+    switch outcome {
+    case let .done(values):
+        lua.reply = ValueStream.encode(values)
+        status = statusDone
+    case let .raise(message):
+        lua.reply = ValueStream.encode([.string(message)])
+        status = statusRaise
+    case let .wait(pending):
+        ticket?.pointee = pending.id
+        lua.reply = ValueStream.encode([])
+        status = statusWait
+    }
+    lua.reply.withUnsafeBufferPointer { reply.pointee = $0.baseAddress }
+    length.pointee = lua.reply.count
+    return status
+}
+
+@_cdecl("zkl_new")
+public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
+                    _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ replyLength: UnsafeMutablePointer<Int>) -> UnsafeMutableRawPointer? {
+    func fail(_ message: String) -> UnsafeMutableRawPointer? {
+        threadReply([.nil, .string(message)], reply, replyLength)
+        return nil
+    }
+    guard let values = try? ValueStream.decode(options, length) else { return fail("invalid options") }
+    let table = values.first ?? .nil
+    if !table.isNil, case .table = table {} else if !table.isNil { return fail("options must be a table") }
+    var connectString = "127.0.0.1:2181"
+    var timeout: Int64 = 3_000
+    var sessionTimeout: Int64 = 30_000
+    var debug = false
+    switch table["connect_string"] {
+    case .nil: break
+    case let .string(bytes): connectString = String(decoding: bytes, as: UTF8.self)
+    default: return fail("connect_string must be a string")
+    }
+    for (name, target) in [("timeout", 0), ("session_timeout", 1)] {
+        switch table[name] {
+        case .nil: continue
+        case let .number(n) where n >= 1 && n <= 86_400_000 && n == n.rounded():
+            if target == 0 { timeout = Int64(n) } else { sessionTimeout = Int64(n) }
+        default: return fail("\(name) must be a positive number of milliseconds")
+        }
+    }
+    switch table["debug"] {
+    case .nil: break
+    case let .boolean(b): debug = b
+    default: return fail("debug must be a boolean")
+    }
+    let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: debug)
+    return Unmanaged.passRetained(lua).toOpaque()
+}
+
+@_cdecl("zkl_call")
+public func zkl_call(_ pointer: UnsafeMutableRawPointer?, _ method: UnsafePointer<CChar>?, _ args: UnsafePointer<UInt8>?, _ length: Int,
+                     _ ticket: UnsafeMutablePointer<UInt64>?, _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
+                     _ replyLength: UnsafeMutablePointer<Int>) -> Int32 {
+    let name = method.map { String(cString: $0) } ?? ""
+    let values = (try? ValueStream.decode(args, length)) ?? [.nil]
+    guard let pointer else {
+        switch ModuleHelpers.call(name, values) {
+        case let .done(result): threadReply(result, reply, replyLength); return statusDone
+        case let .raise(message): threadReply([.string(message)], reply, replyLength); return statusRaise
+        case .wait: threadReply([.string("resty.zookeeper: helpers do not wait")], reply, replyLength); return statusRaise
+        }
+    }
+    let lua = client(pointer)
+    return publish(lua.perform(name, values), on: lua, ticket: ticket, reply, replyLength)
+}
+
+@_cdecl("zkl_wait")
+public func zkl_wait(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int32 {
+    guard let pointer else { return 1 }
+    return client(pointer).wait(ticket) ? 1 : 2
+}
+
+@_cdecl("zkl_finish")
+public func zkl_finish(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64,
+                       _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ replyLength: UnsafeMutablePointer<Int>) -> Int32 {
+    guard let pointer else {
+        threadReply([.string("resty.zookeeper: no client")], reply, replyLength)
+        return statusRaise
+    }
+    let lua = client(pointer)
+    return publish(lua.finish(ticket), on: lua, ticket: nil, reply, replyLength)
+}
+
+@_cdecl("zkl_next_event")
+public func zkl_next_event(_ pointer: UnsafeMutableRawPointer?, _ args: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
+                           _ length: UnsafeMutablePointer<Int>) -> Int32 {
+    guard let pointer else { return 0 }
+    let lua = client(pointer)
+    guard let callback = lua.nextCallback() else { return 0 }
+    lua.eventArguments = ValueStream.encode(callback.arguments)
+    lua.eventArguments.withUnsafeBufferPointer { args.pointee = $0.baseAddress }
+    length.pointee = lua.eventArguments.count
+    return callback.ref
+}
+
+@_cdecl("zkl_next_unref")
+public func zkl_next_unref(_ pointer: UnsafeMutableRawPointer?) -> Int32 {
+    guard let pointer else { return 0 }
+    return client(pointer).takeReleasedRef()
+}
+
+@_cdecl("zkl_next_log_line")
+public func zkl_next_log_line(_ pointer: UnsafeMutableRawPointer?) -> UnsafePointer<CChar>? {
+    guard let pointer else { return nil }
+    let lua = client(pointer)
+    guard !lua.logLines.isEmpty else { return nil }
+    lua.logLine = Array(lua.logLines.removeFirst().utf8CString)
+    return lua.logLine.withUnsafeBufferPointer { $0.baseAddress }
+}
+
+@_cdecl("zkl_release")
+public func zkl_release(_ pointer: UnsafeMutableRawPointer?) {
+    guard let pointer else { return }
+    client(pointer).releaseEverything()
+}
+
+@_cdecl("zkl_free")
+public func zkl_free(_ pointer: UnsafeMutableRawPointer?) {
+    guard let pointer else { return }
+    Unmanaged<LuaClient>.fromOpaque(pointer).release()
+}

@@ -1,0 +1,204 @@
+import ZooKeeper
+
+/// One resty.zookeeper client object. Everything here runs on the Lua thread that owns the
+/// client, except the closures handed to the ZooKeeper client, which only post to the mailbox.
+final class LuaClient {
+    /// What a method asks of the glue.
+    enum Outcome {
+        case done([LuaValue])
+        case raise(String)
+        case wait(Ticket)
+    }
+
+    /// A call in progress: when it is ready and how to answer it.
+    final class Ticket {
+        let id: UInt64
+        var deadline: Int64
+        /// Checked under the mailbox lock with the pending news and contract watch events.
+        let isReady: (_ news: [Mailbox.News], _ watchEvents: [WatchEvent]) -> Bool
+        /// Builds the answer from the ticket's news (or at the deadline, with what there is).
+        let finish: (_ news: [Mailbox.News], _ timedOut: Bool) -> Outcome
+
+        init(id: UInt64, deadline: Int64, isReady: @escaping ([Mailbox.News], [WatchEvent]) -> Bool,
+             finish: @escaping ([Mailbox.News], Bool) -> Outcome) {
+            self.id = id
+            self.deadline = deadline
+            self.isReady = isReady
+            self.finish = finish
+        }
+    }
+
+    // Options of zk.new.
+    var connectString: String
+    var timeoutMillis: Int64
+    var sessionTimeoutMillis: Int64
+    var debug: Bool
+
+    var zk: ZooKeeperClient?
+    let mailbox = Mailbox()
+    var tickets: [UInt64: Ticket] = [:]
+    private var nextTicket: UInt64 = 1
+    /// Registry references the core holds, and those to hand back.
+    private var ownedRefs: Set<Int32> = []
+    private var releasedRefs: [Int32] = []
+    /// State-change callbacks (released when the client closes).
+    var stateRefs: [Int32] = []
+    private var stateObservation: StateObservation?
+    var logLines: [String] = []
+    var requestCount: UInt64 = 0
+    var authCount = 0
+
+    /// Kept alive for the glue until the next call: the last reply and the last event.
+    var reply: [UInt8] = []
+    var eventArguments: [UInt8] = []
+    var logLine: [CChar] = []
+
+    init(connectString: String, timeoutMillis: Int64, sessionTimeoutMillis: Int64, debug: Bool) {
+        self.connectString = connectString
+        self.timeoutMillis = timeoutMillis
+        self.sessionTimeoutMillis = sessionTimeoutMillis
+        self.debug = debug
+    }
+
+    deinit {
+        zk?.beginClose()
+    }
+
+    // MARK: Tickets
+
+    func makeTicket(deadline: Int64, isReady: @escaping ([Mailbox.News], [WatchEvent]) -> Bool,
+                    finish: @escaping ([Mailbox.News], Bool) -> Outcome) -> Ticket {
+        let ticket = Ticket(id: nextTicket, deadline: deadline, isReady: isReady, finish: finish)
+        nextTicket += 1
+        tickets[ticket.id] = ticket
+        return ticket
+    }
+
+    /// Waits for a ticket: true when it is ready, false when a callback is due first.
+    func wait(_ id: UInt64) -> Bool {
+        guard let ticket = tickets[id] else { return true }
+        let callbackDue = mailbox.wait(until: ticket.deadline) { news, watchEvents in
+            ticket.isReady(news[id] ?? [], watchEvents)
+        }
+        return !callbackDue
+    }
+
+    func finish(_ id: UInt64) -> Outcome {
+        guard let ticket = tickets.removeValue(forKey: id) else { return .raise("resty.zookeeper: unknown call") }
+        let news = mailbox.takeNews(id)
+        let timedOut = !ticket.isReady(news, []) && monotonicNow() >= ticket.deadline
+        return ticket.finish(news, timedOut)
+    }
+
+    /// Submits an operation; the ticket is ready when it is answered.
+    func submit(_ operation: Operation, watch: WatchCallback? = nil, persistent: Bool = false,
+                format: @escaping (Result<OperationResult, ZooKeeperError>) -> Outcome) -> Outcome {
+        guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
+        requestCount += 1
+        let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis + 1_000, isReady: { news, _ in !news.isEmpty }) { news, _ in
+            guard case let .operation(result)? = news.first else { return format(.failure(ZooKeeperError(.operationTimeout))) }
+            return format(result)
+        }
+        let mailbox = self.mailbox
+        let id = ticket.id
+        zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis)) { result in
+            mailbox.post(.operation(result), ticket: id)
+        }
+        return .wait(ticket)
+    }
+
+    // MARK: Registry references
+
+    /// References a method keeps (callbacks it registered); the others of its call go back.
+    private var keptRefs: Set<Int32> = []
+    private(set) var callbacksRun = 0
+
+    /// Runs a method with ownership of the references its arguments carry: those it keeps stay
+    /// owned, the rest are handed back at once.
+    func perform(_ method: String, _ values: [LuaValue]) -> Outcome {
+        let refs = values.flatMap(\.functionRefs)
+        ownedRefs.formUnion(refs)
+        keptRefs = []
+        defer {
+            for ref in refs where !keptRefs.contains(ref) { release(ref) }
+            keptRefs = []
+        }
+        do {
+            return try call(method, LuaArguments(method: method, values: values))
+        } catch {
+            return .raise(error.message)
+        }
+    }
+
+    /// Keeps a reference of the current call's arguments.
+    func keep(_ ref: Int32) { keptRefs.insert(ref) }
+
+    /// Hands a reference back to Lua (once).
+    func release(_ ref: Int32) {
+        if ownedRefs.remove(ref) != nil { releasedRefs.append(ref) }
+    }
+
+    func owns(_ ref: Int32) -> Bool { ownedRefs.contains(ref) }
+
+    func takeReleasedRef() -> Int32 {
+        releasedRefs.isEmpty ? 0 : releasedRefs.removeFirst()
+    }
+
+    /// A watch callback that posts its events for the Lua thread; one-shot ones are the last
+    /// call, persistent ones end with their removal or the session's end.
+    func watchCallback(ref: Int32, persistent: Bool) -> WatchCallback {
+        let mailbox = self.mailbox
+        return { event in
+            let ends = !persistent || event.type == .persistentWatchRemoved || event.type == .none
+            mailbox.post(callback: Mailbox.Callback(ref: ref, arguments: [LuaFormat.event(event)], last: ends))
+        }
+    }
+
+    /// State changes fanned out to every on_state callback, waiting their turn.
+    private var pendingStateCalls: [Mailbox.Callback] = []
+
+    /// The next callback to run, skipping those whose reference was handed back meanwhile.
+    /// A mailbox entry with reference 0 is a state change, for every on_state callback.
+    func nextCallback() -> Mailbox.Callback? {
+        while true {
+            if !pendingStateCalls.isEmpty {
+                let call = pendingStateCalls.removeFirst()
+                if owns(call.ref) {
+                    callbacksRun += 1
+                    return call
+                }
+                continue
+            }
+            guard let callback = mailbox.takeCallback() else { return nil }
+            if callback.ref == 0 {
+                pendingStateCalls = stateRefs.map { Mailbox.Callback(ref: $0, arguments: callback.arguments, last: false) }
+                continue
+            }
+            guard owns(callback.ref) else { continue }
+            if callback.last { release(callback.ref) }
+            callbacksRun += 1
+            return callback
+        }
+    }
+
+    // MARK: Session
+
+    func observeState(of client: ZooKeeperClient) {
+        let mailbox = self.mailbox
+        stateObservation?.cancel()
+        stateObservation = client.onStateChange { event in
+            mailbox.post(callback: Mailbox.Callback(ref: 0, arguments: [LuaFormat.sessionEventName(event)], last: false))
+        }
+    }
+
+    /// Ends the session (without waiting) and hands back every reference.
+    func releaseEverything() {
+        stateObservation?.cancel()
+        stateObservation = nil
+        zk?.beginClose()
+        for ref in ownedRefs { releasedRefs.append(ref) }
+        ownedRefs.removeAll()
+        stateRefs.removeAll()
+        tickets.removeAll()
+    }
+}

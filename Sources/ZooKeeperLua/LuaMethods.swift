@@ -1,0 +1,407 @@
+import Logging
+import ZooKeeper
+
+/// The client's methods: each checks its arguments, starts its operation, and formats the
+/// answer as the contract (or, beyond it, `res, err, code`) wants it.
+extension LuaClient {
+    func call(_ method: String, _ args: LuaArguments) throws(BadArgument) -> Outcome {
+        switch method {
+        case "connect": return try connect(args)
+        case "set_timeout":
+            timeoutMillis = try args.integer(0, range: 1...86_400_000)
+            return .done([])
+        case "add_auth": return try addAuth(args)
+        case "exists":
+            let path = try args.string(0)
+            return submit(.exists(path: path, watch: false)) { result in
+                switch result {
+                case let .success(.stat(stat)): .done([.boolean(stat != nil)])
+                case let .failure(error): LuaFormat.contractFailure(error)
+                default: .done([.nil, .string("unexpected reply")])
+                }
+            }
+        case "get_data":
+            return submit(.getData(path: try args.string(0), watch: false)) { result in
+                if case let .success(.data(data, _)) = result { return .done([.string(data)]) }
+                return LuaFormat.contractFailure(result.error)
+            }
+        case "create": return try create(args)
+        case "get_children":
+            return submit(.getChildren(path: try args.string(0), watch: false, includeStat: false)) { result in
+                if case let .success(.children(children, _)) = result { return .done([LuaFormat.strings(children)]) }
+                return LuaFormat.contractFailure(result.error)
+            }
+        case "delete":
+            let path = try args.string(0)
+            let version = try args.integer(1, default: -1)
+            return submit(.delete(path: path, version: Int32(version))) { result in
+                if case .success = result { return .done([.boolean(true)]) }
+                return LuaFormat.contractFailure(result.error)
+            }
+        case "watch": return try watch(args)
+        case "close": return close()
+        case "_debug": return .done([debugTable()])
+        case "__field": return .done([field(try args.string(0))])
+
+        case "set_data":
+            let path = try args.string(0)
+            let data = try args.data(1)
+            let version = try args.integer(2, default: -1)
+            return submit(.setData(path: path, data: data, version: Int32(version)), format: statReply)
+        case "stat":
+            let path = try args.string(0)
+            let (watch, ref) = try oneShotWatch(args, 1)
+            return submit(.exists(path: path, watch: watch != nil), watch: watch) { [self] result in
+                switch result {
+                case let .success(.stat(stat?)): return .done([LuaFormat.stat(stat)])
+                case .success(.stat(nil)): return .done([.boolean(false)])
+                default: return failed(result, releasing: ref)
+                }
+            }
+        case "get":
+            let path = try args.string(0)
+            let (watch, ref) = try oneShotWatch(args, 1)
+            return submit(.getData(path: path, watch: watch != nil), watch: watch) { [self] result in
+                if case let .success(.data(data, stat)) = result { return .done([.string(data), LuaFormat.stat(stat)]) }
+                return failed(result, releasing: ref)
+            }
+        case "children":
+            let path = try args.string(0)
+            let (watch, ref) = try oneShotWatch(args, 1)
+            return submit(.getChildren(path: path, watch: watch != nil, includeStat: true), watch: watch) { [self] result in
+                if case let .success(.children(children, stat)) = result { return .done([LuaFormat.strings(children), stat.map(LuaFormat.stat) ?? .nil]) }
+                return failed(result, releasing: ref)
+            }
+        case "get_acl":
+            return submit(.getACL(path: try args.string(0))) { result in
+                if case let .success(.acl(acl, stat)) = result { return .done([LuaFormat.acl(acl), LuaFormat.stat(stat)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "set_acl":
+            let path = try args.string(0)
+            guard let acl = try args.acl(1) else { throw args.bad(1, "table expected, got nil") }
+            let version = try args.integer(2, default: -1)
+            return submit(.setACL(path: path, acl: acl, version: Int32(version)), format: statReply)
+        case "multi": return try multi(args, read: false)
+        case "multi_read": return try multi(args, read: true)
+        case "sync":
+            return submit(.sync(path: try args.string(0))) { result in
+                if case .success = result { return .done([.boolean(true)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "get_ephemerals":
+            return submit(.getEphemerals(prefix: try args.optionalString(0) ?? "/")) { result in
+                if case let .success(.paths(paths)) = result { return .done([LuaFormat.strings(paths)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "get_all_children_number":
+            return submit(.getAllChildrenNumber(path: try args.string(0))) { result in
+                if case let .success(.count(count)) = result { return .done([.int(count)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "who_am_i":
+            return submit(.whoAmI) { result in
+                if case let .success(.identities(identities)) = result {
+                    return .done([.array(identities.map { .record(["scheme": .string($0.authScheme), "user": .string($0.user)]) })])
+                }
+                return LuaFormat.failure(result.error)
+            }
+        case "add_watch": return try addWatch(args)
+        case "remove_watches", "check_watches":
+            let path = try args.string(0)
+            let type: WatcherType
+            switch try args.optionalString(1) ?? "any" {
+            case "data": type = .data
+            case "children": type = .children
+            case "any": type = .any
+            case let other: throw args.bad(1, "\"data\", \"children\" or \"any\" expected, got \"\(other)\"")
+            }
+            let operation: Operation = method == "check_watches"
+                ? .checkWatches(path: path, type: type) : .removeWatches(path: path, type: type, local: try args.boolean(2))
+            return submit(operation) { result in
+                if case .success = result { return .done([.boolean(true)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "get_config":
+            return submit(.getConfig(watch: false)) { result in
+                if case let .success(.data(data, stat)) = result { return .done([.string(data), LuaFormat.stat(stat)]) }
+                return LuaFormat.failure(result.error)
+            }
+        case "session_state":
+            return .done([.string(zk.map { LuaFormat.stateName($0.state) } ?? "not_connected")])
+        case "on_state":
+            guard let ref = try args.function(0, required: true) else { return .done([]) }
+            stateRefs.append(ref)
+            keep(ref)
+            return .done([.boolean(true)])
+        case "dispatch": return try dispatch(args)
+        default:
+            throw BadArgument(message: "resty.zookeeper: no method '\(method)'")
+        }
+    }
+
+    // MARK: Contract methods
+
+    private func connect(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        if let text = try args.optionalString(0) { connectString = text }
+        if !args[1].isNil { sessionTimeoutMillis = try args.integer(1, range: 1...86_400_000) }
+        if connectString.trimmingCharacters(in: " \t") .isEmpty { return .done([.nil, .string("empty connect string")]) }
+        if let zk, zk.state.isConnected { return .done([.boolean(true)]) }
+        let hosts: Int
+        do { hosts = try ConnectString(connectString).hosts.count } catch {
+            return .done([.nil, .string("connect failed: \(error.reason)")])
+        }
+        let client: ZooKeeperClient
+        do {
+            client = try ZooKeeperClient(configuration: .init(
+                connectString: connectString, sessionTimeout: .milliseconds(sessionTimeoutMillis),
+                connectTimeout: .milliseconds(max(500, timeoutMillis / Int64(hosts))),
+                requestTimeout: .milliseconds(timeoutMillis),
+                // The host process owns stdout and stderr: the module logs nothing by itself.
+                logger: Logger(label: "resty.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })))
+        } catch {
+            return .done([.nil, .string("connect failed: \(error.message)")])
+        }
+        zk?.beginClose()
+        zk = client
+        observeState(of: client)
+        let mailbox = self.mailbox
+        let watching = ObservationBox()
+        let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, _ in
+            news.contains { if case let .session(event) = $0 { event != .connecting && event != .disconnected } else { false } }
+        }) { [self] news, _ in
+            watching.observation?.cancel()
+            let outcome = news.lazy.compactMap { news -> SessionEvent? in if case let .session(e) = news { e } else { nil } }.first { $0 != .connecting && $0 != .disconnected }
+            switch outcome {
+            case .connected?, .reconnected?, .connectedReadOnly?:
+                if debug, let response = client.lastConnectResponse { logLines += LuaFormat.handshakeLines(response) }
+                return .done([.boolean(true)])
+            case let event?:
+                return .done([.nil, .string("connect failed: session \(LuaFormat.stateName(client.state)) (\(event))")])
+            case nil:
+                client.beginClose()
+                return .done([.nil, .string("connect failed: timeout")])
+            }
+        }
+        let id = ticket.id
+        watching.observation = client.onStateChange { event in mailbox.post(.session(event), ticket: id) }
+        if client.state.isConnected { mailbox.post(.session(.connected), ticket: id) }
+        return .wait(ticket)
+    }
+
+    private func addAuth(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let scheme = try args.string(0)
+        let credentials = try args.data(1)
+        authCount += 1
+        return submit(.addAuth(scheme: scheme, credentials: credentials)) { result in
+            if case .success = result { return .done([.boolean(true)]) }
+            let error = result.error
+            return .done([.nil, .string(error.isClosed ? "not connected" : "auth failed, err=\(error.code.rawValue)")])
+        }
+    }
+
+    private func create(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let path = try args.string(0)
+        let data = try args.data(1)
+        let modeName = try args.optionalString(2)
+        let sequential = try args.boolean(3)
+        let options = try args.table(4)
+        guard let mode = LuaArguments.createMode(modeName, sequential: sequential) else {
+            throw args.bad(2, "invalid mode \"\(modeName ?? "")\": persistent, ephemeral, container or persistent_ttl expected")
+        }
+        var acl = Ids.openACLUnsafe
+        var ttl: Int64?
+        if let options {
+            if let list = try LuaArguments(method: args.method, values: [options["acl"]]).acl(0) { acl = list }
+            if let value = options.number("ttl") { ttl = Int64(exactly: value.rounded()) }
+        }
+        return submit(.create(path: path, data: data, acl: acl, mode: mode, ttl: ttl)) { result in
+            if case let .success(.created(created, _)) = result { return .done([.string(created)]) }
+            return LuaFormat.contractFailure(result.error, creating: true)
+        }
+    }
+
+    /// The contract's blocking watch: set the watch, then wait for the session's next watch
+    /// event, all within the client's timeout.
+    private func watch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let path = try args.string(0)
+        let kind = try args.optionalString(1) ?? "exists"
+        let mailbox = self.mailbox
+        let notify: WatchCallback = { event in if event.type != .none || event.state != .closed { mailbox.post(watchEvent: event) } }
+        let operation: Operation
+        switch kind {
+        case "exists": operation = .exists(path: path, watch: true)
+        case "get_data": operation = .getData(path: path, watch: true)
+        case "get_children": operation = .getChildren(path: path, watch: true, includeStat: false)
+        default: return .done([.nil, .string("invalid watch kind: \(kind)")])
+        }
+        guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
+        while mailbox.takeWatchEvent() != nil {}  // only events after this call count
+        requestCount += 1
+        let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, events in
+            guard case let .operation(result)? = news.first else { return false }
+            if case .failure = result { return true }
+            return !events.isEmpty
+        }) { news, _ in
+            if case let .operation(.failure(error))? = news.first { return LuaFormat.contractFailure(error) }
+            guard let event = mailbox.takeWatchEvent() else { return .done([.nil, .string("timeout")]) }
+            return .done([LuaFormat.event(event)])
+        }
+        let id = ticket.id
+        zk.submit(operation, watch: notify, timeout: .milliseconds(timeoutMillis)) { result in
+            mailbox.post(.operation(result), ticket: id)
+        }
+        return .wait(ticket)
+    }
+
+    private func close() -> Outcome {
+        guard let zk else { return .done([.boolean(true)]) }
+        self.zk = nil
+        if zk.state.isTerminal { return .done([.boolean(true)]) }
+        let mailbox = self.mailbox
+        let ticket = makeTicket(deadline: monotonicNow() + 3_000, isReady: { news, _ in !news.isEmpty }) { _, _ in .done([.boolean(true)]) }
+        let id = ticket.id
+        zk.beginClose { mailbox.post(.session(.closed), ticket: id) }
+        return .wait(ticket)
+    }
+
+    private func debugTable() -> LuaValue {
+        let state: LuaValue = .string(zk.map { LuaFormat.stateName($0.state) } ?? "not_connected")
+        let sessionId: LuaValue = zk.map { LuaFormat.id($0.sessionId) } ?? .nil
+        let timeout: LuaValue = .int(zk?.sessionTimeout.millis ?? sessionTimeoutMillis)
+        let lastZxid: LuaValue = zk.map { LuaFormat.id($0.lastZxid) } ?? .nil
+        let server: LuaValue = zk?.currentHost.map { LuaValue.string("\($0)") } ?? .nil
+        return .record([
+            "session_state": state, "session_id": sessionId, "session_timeout": timeout,
+            "connect_string": .string(connectString), "xid": .int(requestCount), "auth_set": .boolean(authCount > 0),
+            "last_zxid": lastZxid, "server": server,
+        ])
+    }
+
+    private func field(_ name: String) -> LuaValue {
+        guard let zk, zk.sessionId != 0 else { return name == "connect_string" ? .string(connectString) : .nil }
+        switch name {
+        case "session_id": return LuaFormat.id(zk.sessionId)
+        case "session_timeout": return .int(zk.sessionTimeout.millis)
+        case "session_passwd": return .string(zk.sessionPassword)
+        case "connect_string": return .string(connectString)
+        default: return .nil
+        }
+    }
+
+    // MARK: Beyond the contract
+
+    /// A one-shot watch callback at `index`, if given: the WatchCallback and its reference.
+    private func oneShotWatch(_ args: LuaArguments, _ index: Int) throws(BadArgument) -> (WatchCallback?, Int32?) {
+        guard let ref = try args.function(index) else { return (nil, nil) }
+        keep(ref)
+        return (watchCallback(ref: ref, persistent: false), ref)
+    }
+
+    /// A failed request's watch was never set: hand its callback back.
+    private func failed(_ result: Result<OperationResult, ZooKeeperError>, releasing ref: Int32?) -> Outcome {
+        if let ref { release(ref) }
+        return LuaFormat.failure(result.error)
+    }
+
+    private func statReply(_ result: Result<OperationResult, ZooKeeperError>) -> Outcome {
+        if case let .success(.stat(stat?)) = result { return .done([LuaFormat.stat(stat)]) }
+        return LuaFormat.failure(result.error)
+    }
+
+    private func addWatch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let path = try args.string(0)
+        let mode: AddWatchMode
+        switch try args.optionalString(1) ?? "persistent" {
+        case "persistent": mode = .persistent
+        case "persistent_recursive", "recursive": mode = .persistentRecursive
+        case let other: throw args.bad(1, "\"persistent\" or \"persistent_recursive\" expected, got \"\(other)\"")
+        }
+        guard let ref = try args.function(2, required: true) else { return .done([]) }
+        keep(ref)
+        return submit(.addWatch(path: path, mode: mode), watch: watchCallback(ref: ref, persistent: true), persistent: true) { [self] result in
+            if case .success = result { return .done([.boolean(true)]) }
+            return failed(result, releasing: ref)
+        }
+    }
+
+    private func multi(_ args: LuaArguments, read: Bool) throws(BadArgument) -> Outcome {
+        guard let table = try args.table(0), let entries = table.arrayElements, !entries.isEmpty else {
+            throw args.bad(0, "a non-empty array of operations expected")
+        }
+        var operations: [MultiOperation] = []
+        for (i, entry) in entries.enumerated() {
+            let op = LuaArguments(method: args.method, values: [entry["path"], entry["data"], entry["version"], entry["acl"]])
+            let name = entry.text("op") ?? entry.text("type") ?? ""
+            func path() throws(BadArgument) -> String {
+                guard entry["path"] != .nil else { throw args.bad(0, "operation \(i + 1) needs a path") }
+                return try op.string(0)
+            }
+            switch (name, read) {
+            case ("create", false):
+                guard let mode = LuaArguments.createMode(entry.text("mode"), sequential: entry["sequential"] == .boolean(true)), !mode.isTTL else {
+                    throw args.bad(0, "operation \(i + 1): invalid create mode")
+                }
+                let request = CreateRequest(path: try path(), data: try op.data(1), acl: try op.acl(3) ?? Ids.openACLUnsafe, mode: mode)
+                operations.append(mode.isContainer ? .createContainer(request) : .create(request))
+            case ("delete", false):
+                operations.append(.delete(DeleteRequest(path: try path(), version: Int32(try op.integer(2, default: -1)))))
+            case ("set_data", false), ("set", false):
+                operations.append(.setData(SetDataRequest(path: try path(), data: try op.data(1), version: Int32(try op.integer(2, default: -1)))))
+            case ("check", false):
+                operations.append(.check(CheckVersionRequest(path: try path(), version: Int32(try op.integer(2, default: -1)))))
+            case ("get_data", true), ("get", true):
+                operations.append(.getData(GetDataRequest(path: try path())))
+            case ("get_children", true), ("children", true):
+                operations.append(.getChildren(GetChildrenRequest(path: try path())))
+            default:
+                throw args.bad(0, "operation \(i + 1): unknown op \"\(name)\" for \(read ? "multi_read (get_data, get_children)" : "multi (create, delete, set_data, check)")")
+            }
+        }
+        return submit(read ? .multiRead(operations) : .multi(operations)) { result in
+            switch result {
+            case let .success(.multi(results)): return .done([.array(results.map(LuaFormat.multiResult))])
+            case let .failure(error):
+                return .done([.nil, .string(error.message), .int(error.code.rawValue), error.results.map { .array($0.map(LuaFormat.multiResult)) } ?? .nil])
+            default: return .done([.nil, .string("unexpected reply")])
+            }
+        }
+    }
+
+    /// Runs due callbacks, waiting up to `ms` (default 0) for the first.
+    /// Returns the number of callbacks run.
+    private func dispatch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let wait = try args.integer(0, default: 0, range: 0...86_400_000)
+        let start = callbacksRun
+        let ticket = makeTicket(deadline: monotonicNow() + wait, isReady: { [unowned self] _, _ in callbacksRun > start }) { [unowned self] _, _ in
+            .done([.int(callbacksRun - start)])
+        }
+        return .wait(ticket)
+    }
+}
+
+/// Holds a state observation for the closure that ends it.
+private final class ObservationBox {
+    var observation: StateObservation?
+}
+
+extension Duration {
+    var millis: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+extension Result where Failure == ZooKeeperError {
+    /// The error of a failed result (a success read as an error is the core's bug).
+    var error: ZooKeeperError {
+        if case let .failure(error) = self { return error }
+        return ZooKeeperError(.marshallingError, message: "unexpected reply")
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let scalars = unicodeScalars
+        let skip = Set(set.unicodeScalars)
+        guard let first = scalars.firstIndex(where: { !skip.contains($0) }), let last = scalars.lastIndex(where: { !skip.contains($0) }) else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,30 @@
+-- resty.zookeeper: a ZooKeeper client whose core is native (Swift). This shim only finds and
+-- loads the native library, next to the lua/ directory it lives in, so that nothing but
+-- LUA_PATH (or nginx's lua_package_path) is needed. `require("zookeeper")` and
+-- `require("zk_connection")` return the same module.
+local function here()
+    local source = debug.getinfo(1, "S").source
+    return (source:sub(1, 1) == "@" and source:sub(2) or source):match("^(.*)/[^/]*$") or "."
+end
+
+local lua_dir = here() .. "/.."
+local candidates = {
+    os.getenv("RESTY_ZOOKEEPER_NATIVE") or lua_dir .. "/resty/zookeeper_native.so",
+    lua_dir .. "/../.build/release/libzookeeper_lua.so",
+    lua_dir .. "/../.build/debug/libzookeeper_lua.so",
+}
+
+local errors = {}
+for _, path in ipairs(candidates) do
+    local file = path and io.open(path, "rb")
+    if file then
+        file:close()
+        local open, err = package.loadlib(path, "luaopen_resty_zookeeper_native")
+        if open then
+            return open()
+        end
+        errors[#errors + 1] = path .. ": " .. tostring(err)
+    end
+end
+error("resty.zookeeper: native library not found (build it with scripts/build-lua.sh)\n"
+    .. table.concat(errors, "\n"), 2)
