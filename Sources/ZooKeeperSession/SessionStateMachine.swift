@@ -118,7 +118,7 @@ public struct SessionStateMachine: Sendable {
     public mutating func connectionEstablished(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
         guard case let .opening(current, _) = link, current == connection else { return [] }
         decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
-        link = .handshaking(connection, deadline: now + configuration.connectTimeout)
+        link = .handshaking(connection, deadline: now.addingSaturating(configuration.connectTimeout))
         let request = ConnectRequest(
             protocolVersion: 0, lastZxidSeen: lastZxid, timeOut: Int32(clamping: configuration.sessionTimeout),
             sessionId: sessionId, passwd: password, readOnly: configuration.canBeReadOnly)
@@ -165,6 +165,10 @@ public struct SessionStateMachine: Sendable {
 
     /// Time passed: pings, dead connections, connect and request timeouts, local expiry.
     public mutating func tick(now: Millis) -> [SessionAction] {
+        if established && !state.isTerminal && !isConnectionOpen && now - lastHeard >= sessionTimeout {
+            terminate(.expired, code: .sessionExpired)
+            return flush()
+        }
         switch link {
         case let .opening(connection, deadline), let .handshaking(connection, deadline):
             if now >= deadline {
@@ -188,9 +192,6 @@ public struct SessionStateMachine: Sendable {
             break
         }
         if let closingDeadline, now >= closingDeadline { finishClose() }
-        if established && !state.isTerminal && !isConnectionOpen && now - lastHeard >= sessionTimeout {
-            terminate(.expired, code: .sessionExpired)
-        }
         if now >= earliestRequestDeadline { expireRequests(now: now) }
         return flush()
     }
@@ -202,12 +203,12 @@ public struct SessionStateMachine: Sendable {
         case let .opening(_, deadline), let .handshaking(_, deadline): next = min(next, deadline)
         case let .pausing(until): next = min(next, until)
         case .open:
-            next = min(next, lastHeard + readTimeout)
-            if closingDeadline == nil { next = min(next, lastSent + pingInterval) }
+            next = min(next, lastHeard.addingSaturating(readTimeout))
+            if closingDeadline == nil { next = min(next, lastSent.addingSaturating(pingInterval)) }
         case .none: break
         }
         if let closingDeadline { next = min(next, closingDeadline) }
-        if established && !state.isTerminal && !isConnectionOpen { next = min(next, lastHeard + sessionTimeout) }
+        if established && !state.isTerminal && !isConnectionOpen { next = min(next, lastHeard.addingSaturating(sessionTimeout)) }
         return next == .max ? nil : next
     }
 
@@ -216,7 +217,7 @@ public struct SessionStateMachine: Sendable {
     public mutating func submit(_ operation: Operation, watcher: WatcherID? = nil, timeout: Millis, now: Millis) -> (RequestID, [SessionAction]) {
         let id = nextRequestID
         nextRequestID += 1
-        let pending = Pending(id: id, operation: operation, watcher: watcher, deadline: now + max(0, timeout))
+        let pending = Pending(id: id, operation: operation, watcher: watcher, deadline: now.addingSaturating(max(0, timeout)))
         if let error = refusal(for: operation, watcher: watcher) {
             actions.append(.complete(id, .failure(error)))
         } else if case let .removeWatches(path, type, true) = operation {
@@ -234,7 +235,7 @@ public struct SessionStateMachine: Sendable {
         guard !state.isTerminal, closingDeadline == nil else { return flush() }
         failQueued(ZooKeeperError.closed())
         if case .open = link, state.isConnected {
-            closingDeadline = now + timeout
+            closingDeadline = now.addingSaturating(max(0, timeout))
             let xid = takeXid()
             inFlight.append(.closeSession(xid: xid))
             outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .closeSession, body: EmptyRecord())
@@ -257,10 +258,11 @@ public struct SessionStateMachine: Sendable {
 
     private mutating func connectNextHost(now: Millis) {
         guard !state.isTerminal else { return }
+        guard !hosts.isEmpty else { return terminate(.closed, code: .connectionLoss) }
         if attemptsThisRound >= hosts.count {
             attemptsThisRound = 0
             if configuration.reconnectPause > 0 {
-                link = .pausing(until: now + configuration.reconnectPause)
+                link = .pausing(until: now.addingSaturating(configuration.reconnectPause))
                 return
             }
         }
@@ -270,13 +272,15 @@ public struct SessionStateMachine: Sendable {
         currentHost = host
         let id = nextConnection
         nextConnection += 1
-        link = .opening(id, deadline: now + configuration.connectTimeout)
+        link = .opening(id, deadline: now.addingSaturating(configuration.connectTimeout))
         actions.append(.connect(host, id))
     }
 
     /// The connection is gone (or judged dead): in-flight requests fail with connectionLoss,
     /// since they may or may not have happened; queued ones wait for the next server.
     private mutating func lostConnection(now: Millis, close: Bool) {
+        // Closing: there is nothing to reconnect for.
+        if closingDeadline != nil { return finishClose() }
         if close, let connection = currentConnection { actions.append(.closeConnection(connection)) }
         link = .none
         outgoing.removeAll()
@@ -320,7 +324,10 @@ public struct SessionStateMachine: Sendable {
     private mutating func sendSetWatches() {
         let (registry, chroot) = (watches, chroot)
         let kinds: [WatchKind] = [.data, .exist, .child, .persistent, .persistentRecursive]
-        var lists = kinds.map { kind in registry.paths(kind).map { chroot.serverPath($0) } }
+        // The config node is outside any chroot (getConfig never prefixes it).
+        var lists = kinds.map { kind in
+            registry.paths(kind).map { kind == .data && $0 == ZooKeeperPaths.config ? $0 : chroot.serverPath($0) }
+        }
         while lists.contains(where: { !$0.isEmpty }) {
             var batch: [[String]] = Array(repeating: [], count: lists.count)
             var bytes = 0
@@ -429,6 +436,7 @@ public struct SessionStateMachine: Sendable {
             } else if let waiter {
                 actions.append(.complete(waiter.id, header.err == 0 ? .success(.done) : .failure(ZooKeeperError(header.error))))
             }
+            sendQueued(now: now)
             return
         default:
             break
@@ -446,7 +454,14 @@ public struct SessionStateMachine: Sendable {
             finishClose()
         case let .request(_, pending):
             guard let pending else { break }  // timed out meanwhile: the caller has its answer
-            let result = try pending.operation.result(err: header.error, body: &reader, chroot: chroot)
+            let result: Result<OperationResult, ZooKeeperError>
+            do {
+                result = try pending.operation.result(err: header.error, body: &reader, chroot: chroot)
+            } catch {
+                // Its request is answered before the connection is dropped for the bad reply.
+                actions.append(.complete(pending.id, .failure(ZooKeeperError(.connectionLoss, path: pending.operation.path))))
+                throw error
+            }
             if case .success = result { registerWatch(for: pending, result: result) }
             if case let .exists(path, true) = pending.operation, header.error == .noNode, let watcher = pending.watcher {
                 watches.add(watcher, path: path, kind: .exist)
@@ -586,8 +601,7 @@ public struct SessionStateMachine: Sendable {
     /// Hands over this input's actions, with everything written coalesced into one send.
     private mutating func flush() -> [SessionAction] {
         if !outgoing.isEmpty, let connection = currentConnection {
-            // Sends go before completions so a driver never answers a caller about a request
-            // whose bytes it has not yet written.
+            // Bytes go out before the connection they belong to is closed or replaced.
             actions.insert(.send(outgoing, connection), at: actions.firstIndex(where: {
                 if case .connect = $0 { return true }
                 if case .closeConnection = $0 { return true }
@@ -597,6 +611,14 @@ public struct SessionStateMachine: Sendable {
         outgoing.removeAll(keepingCapacity: true)
         defer { actions.removeAll(keepingCapacity: true) }
         return actions
+    }
+}
+
+extension Millis {
+    /// Deadlines from huge timeouts ("never") saturate instead of trapping.
+    func addingSaturating(_ other: Millis) -> Millis {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }
 
