@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Layer 1: the wire protocol. Values in, bytes out and back; no I/O, no threads, no Lua.
@@ -47,6 +48,12 @@ let package = Package(
         .target(
             name: "ZooKeeperLua",
             dependencies: ["ZooKeeper", "CZooKeeperLua", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // Benchmarks the Swift API (bench/run.sh compares it with the peers); not part of the tests.
+        .executableTarget(
+            name: "zk-bench",
+            dependencies: ["ZooKeeper", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
 
         // Starts real ZooKeeper servers (single and ensemble) for integration tests.

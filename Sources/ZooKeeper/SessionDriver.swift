@@ -148,7 +148,7 @@ final class SessionDriver: @unchecked Sendable {
 
     private func sessionChanged(_ event: SessionEvent, watchers: Set<WatcherID>) {
         switch event {
-        case .expired, .authFailed, .closed: logger.notice("zookeeper session \(event)", metadata: ["session": "\(SessionId.hex(machine.sessionId))"])
+        case .expired, .authFailed: logger.notice("zookeeper session \(event)", metadata: ["session": "\(SessionId.hex(machine.sessionId))"])
         default: logger.debug("zookeeper session \(event)", metadata: ["host": "\(machine.currentHost.map { "\($0)" } ?? "-")", "session": "\(SessionId.hex(machine.sessionId))"])
         }
         let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
