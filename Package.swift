@@ -26,6 +26,11 @@ let package = Package(
             dependencies: ["ZooKeeperProtocol", .product(name: "DequeModule", package: "swift-collections")]
         ),
 
+        // Layer 3: a driver without an event loop, for the Lua module: the waiting caller does
+        // the socket I/O itself; one shared poller thread covers idle sessions.
+        .target(name: "CDirectSupport"),
+        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport"]),
+
         // Layer 3+4: the SwiftNIO driver and the Swift async API.
         .target(
             name: "ZooKeeper",
@@ -61,6 +66,10 @@ let package = Package(
 
         .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
         .testTarget(name: "ZooKeeperSessionTests", dependencies: ["ZooKeeperSession"]),
+        .testTarget(
+            name: "ZooKeeperDirectTests",
+            dependencies: ["ZooKeeperDirect", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(
             name: "ZooKeeperClientTests",
             dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

@@ -1,0 +1,287 @@
+import CDirectSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+import ZooKeeperProtocol
+import ZooKeeperSession
+
+/// A session driven without an event loop of its own: the thread that waits for an answer
+/// (`drive`) writes and reads the socket itself, so a sequential call costs no thread handoff;
+/// the shared `Poller` thread takes over while nobody waits, for pings, watch events and
+/// reconnects. One lock guards everything; completions and handlers run with it held, so they
+/// must only hand their news on (never call back into the session).
+public final class DirectSession: @unchecked Sendable {
+    public typealias Completion = @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
+    public typealias WatchHandler = @Sendable (WatchEvent) -> Void
+    public typealias StateHandler = @Sendable (SessionEvent) -> Void
+
+    private var lock = pthread_mutex_t()
+    private var machine: SessionStateMachine
+    private let poller: Poller
+    private var token: UInt64 = 0
+
+    private var fd: Int32 = -1
+    private var fdConnection: ConnectionID = 0
+    private var connecting = false
+    private var outbox: [UInt8] = []
+    private var outboxOffset = 0
+    private var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// A caller is driving: the poller leaves the session alone.
+    private var driving = false
+
+    private var completions: [RequestID: Completion] = [:]
+    private var requestWatchers: [RequestID: WatcherID] = [:]
+    private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
+    private var stateHandlers: [UInt64: StateHandler] = [:]
+    private var nextHandlerID: UInt64 = 1
+
+    public init(configuration: SessionConfiguration) {
+        machine = SessionStateMachine(configuration: configuration)
+        poller = Poller.shared()
+        pthread_mutex_init(&lock, nil)
+        token = poller.register(self)
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+        pthread_mutex_destroy(&lock)
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return body()
+    }
+
+    // MARK: Facts
+
+    public var state: SessionState { locked { machine.state } }
+    public var sessionId: Int64 { locked { machine.sessionId } }
+    public var password: [UInt8] { locked { machine.password } }
+    public var sessionTimeout: Int64 { locked { machine.sessionTimeout } }
+    public var lastZxid: Int64 { locked { machine.lastZxid } }
+    public var currentHost: HostAddress? { locked { machine.currentHost } }
+    public var lastConnectResponse: ConnectResponse? { locked { machine.lastConnectResponse } }
+    public var configuration: SessionConfiguration { machine.configuration }
+
+    // MARK: Requests
+
+    public func start() {
+        locked { run(machine.start(now: monotonicMillis())) }
+    }
+
+    /// Submits an operation; `completion` runs (with the session locked) in whichever thread
+    /// drives the session when the answer arrives.
+    public func submit(_ operation: Operation, watch: WatchHandler? = nil, persistent: Bool = false, timeout: Int64,
+                       completion: @escaping Completion) {
+        locked {
+            var watcher: WatcherID?
+            if let watch {
+                let id = takeHandlerID()
+                watchHandlers[id] = (watch, persistent)
+                watcher = id
+            }
+            let (id, actions) = machine.submit(operation, watcher: watcher, timeout: timeout, now: monotonicMillis())
+            completions[id] = completion
+            if let watcher { requestWatchers[id] = watcher }
+            run(actions)
+        }
+    }
+
+    /// Drives the session on the calling thread until `ready()` holds or `deadline` (monotonic
+    /// ms) passes: writes, reads and timers happen here, without waking any other thread.
+    public func drive(until deadline: Int64, ready: () -> Bool) {
+        pthread_mutex_lock(&lock)
+        driving = true
+        while !ready() {
+            let now = monotonicMillis()
+            if now >= deadline { break }
+            if let next = machine.nextDeadline(), next <= now {
+                run(machine.tick(now: now))
+                continue
+            }
+            let wait = min(deadline, machine.nextDeadline() ?? .max) - now
+            let socket = fd
+            let events = Int16(connecting ? POLLOUT : (POLLIN | (outboxOffset < outbox.count ? POLLOUT : 0)))
+            pthread_mutex_unlock(&lock)
+            var revents: Int16 = 0
+            if socket >= 0 {
+                revents = Socket.poll(socket, events: events, timeoutMillis: min(wait, 1_000))
+            } else {
+                usleep(UInt32(min(max(wait, 1), 50)) * 1_000)
+            }
+            pthread_mutex_lock(&lock)
+            if revents != 0 && socket == fd { handleReadiness(revents) }
+        }
+        driving = false
+        armPoller()
+        pthread_mutex_unlock(&lock)
+    }
+
+    /// Closes the session (closeSession, then the socket); `done` runs once it is closed.
+    public func close(timeout: Int64 = 2_000, done: @escaping @Sendable () -> Void = {}) {
+        locked {
+            if machine.state.isTerminal {
+                done()
+                return
+            }
+            let id = takeHandlerID()
+            stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
+            run(machine.close(now: monotonicMillis(), timeout: timeout))
+        }
+    }
+
+    @discardableResult
+    public func onStateChange(_ handler: @escaping StateHandler) -> UInt64 {
+        locked {
+            let id = takeHandlerID()
+            stateHandlers[id] = handler
+            return id
+        }
+    }
+
+    public func removeStateHandler(_ id: UInt64) {
+        locked { stateHandlers[id] = nil }
+    }
+
+    private func takeHandlerID() -> UInt64 {
+        defer { nextHandlerID += 1 }
+        return nextHandlerID
+    }
+
+    // MARK: The poller's side
+
+    func pollerReady(_ events: UInt32) {
+        guard pthread_mutex_trylock(&lock) == 0 else { return }  // a driver re-arms when done
+        defer { pthread_mutex_unlock(&lock) }
+        guard !driving else { return }
+        var revents: Int16 = 0
+        if events & UInt32(ZKD_IN) != 0 { revents |= Int16(POLLIN) }
+        if events & UInt32(ZKD_OUT) != 0 { revents |= Int16(POLLOUT) }
+        if events & UInt32(ZKD_ERR | ZKD_HUP | ZKD_RDHUP) != 0 { revents |= Int16(POLLHUP) }
+        handleReadiness(revents)
+        armPoller()
+    }
+
+    func pollerTick() {
+        guard pthread_mutex_trylock(&lock) == 0 else { return }
+        defer { pthread_mutex_unlock(&lock) }
+        guard !driving else { return }
+        run(machine.tick(now: monotonicMillis()))
+        armPoller()
+    }
+
+    /// Hands the socket and the timers to the poller (while nobody drives).
+    private func armPoller() {
+        poller.schedule(token, at: machine.state.isTerminal ? nil : machine.nextDeadline())
+        guard !driving, fd >= 0 else { return }
+        var events = UInt32(ZKD_IN | ZKD_RDHUP)
+        if outboxOffset < outbox.count { events |= UInt32(ZKD_OUT) }
+        if connecting { events = UInt32(ZKD_OUT) }
+        poller.arm(token, fd: fd, events: events)
+    }
+
+    // MARK: I/O (lock held)
+
+    private func handleReadiness(_ revents: Int16) {
+        let now = monotonicMillis()
+        if connecting {
+            guard revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 else { return }
+            let connection = fdConnection
+            if Socket.connectError(fd) == 0 {
+                connecting = false
+                run(machine.connectionEstablished(connection, now: now))
+            } else {
+                closeSocket()
+                run(machine.connectionFailed(connection, now: now))
+            }
+            return
+        }
+        if revents & Int16(POLLOUT) != 0 { flushOutbox() }
+        guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, fd >= 0 else { return }
+        let connection = fdConnection
+        while fd >= 0 {
+            let socket = fd
+            let n = receiveBuffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress!, $0.count, 0) }
+            if n > 0 {
+                let actions = receiveBuffer.withUnsafeBytes { machine.bytesReceived(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection: connection, now: now) }
+                run(actions)
+                if n < receiveBuffer.count { break }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else {
+                closeSocket()
+                run(machine.connectionClosed(connection, now: now))
+                break
+            }
+        }
+    }
+
+    private func flushOutbox() {
+        guard fd >= 0, outboxOffset < outbox.count else { return }
+        guard let offset = Socket.send(fd, outbox, from: outboxOffset) else {
+            let connection = fdConnection
+            closeSocket()
+            run(machine.connectionClosed(connection, now: monotonicMillis()))
+            return
+        }
+        outboxOffset = offset
+        if outboxOffset == outbox.count {
+            outbox.removeAll(keepingCapacity: true)
+            outboxOffset = 0
+        }
+    }
+
+    private func closeSocket() {
+        if fd >= 0 { Glibc.close(fd) }  // closing also drops it from the poller's epoll set
+        fd = -1
+        connecting = false
+        outbox.removeAll()
+        outboxOffset = 0
+    }
+
+    private func run(_ actions: [SessionAction]) {
+        for action in actions {
+            switch action {
+            case let .connect(host, connection):
+                closeSocket()
+                fdConnection = connection
+                if let socket = Socket.startConnect(host) {
+                    fd = socket
+                    connecting = true
+                } else {
+                    run(machine.connectionFailed(connection, now: monotonicMillis()))
+                }
+            case let .send(bytes, connection):
+                guard connection == fdConnection, fd >= 0 else { continue }
+                if outbox.isEmpty { outbox = bytes } else { outbox += bytes }
+                flushOutbox()
+            case let .closeConnection(connection):
+                if connection == fdConnection { closeSocket() }
+            case let .complete(id, result):
+                if let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
+                    watchHandlers[watcher] = nil
+                }
+                completions.removeValue(forKey: id)?(result)
+            case let .watchEvent(event, watchers):
+                for id in watchers.sorted() {
+                    guard let entry = watchHandlers[id] else { continue }
+                    let removed = [.dataWatchRemoved, .childWatchRemoved, .persistentWatchRemoved].contains(event.type)
+                    if !entry.persistent || removed { watchHandlers[id] = nil }
+                    entry.handler(event)
+                }
+            case let .sessionEvent(event, watchers):
+                let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
+                for id in watchers.sorted() { watchHandlers[id]?.handler(stateEvent) }
+                for handler in stateHandlers.values { handler(event) }
+                if machine.state.isTerminal {
+                    watchHandlers.removeAll()
+                    poller.unregister(token)
+                }
+            }
+        }
+        if !driving { armPoller() }
+    }
+}
