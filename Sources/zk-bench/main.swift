@@ -1,24 +1,27 @@
-// Benchmarks the Swift API against a running server and prints one JSON line:
-//   zk-bench CONNECT WORKLOAD COUNT [PATH]
-// WORKLOAD: exists | get | set (sequential round trips), pipelined-exists | pipelined-get
-// (1,000 in flight), idle (COUNT sessions held for 10 s).
+// Benchmarks the Swift API, following bench/run.sh's peer convention:
+//   zk-bench CONNECT_STRING WORKLOAD N SECONDS
+// WORKLOAD: exists | get | set (sequential) | pexists | pget (BENCH_WINDOW in flight) | idle
+// (N sessions held SECONDS). Prints one JSON line; exit 2 for an unknown workload.
 import Histogram
 import ZooKeeper
 #if canImport(Glibc)
 import Glibc
 #endif
 
-func usage() -> Never {
-    print("usage: zk-bench CONNECT exists|get|set|pipelined-exists|pipelined-get|idle COUNT [PATH]")
-    exit(2)
-}
-
 let arguments = CommandLine.arguments
-guard arguments.count >= 4, let count = Int(arguments[3]), count > 0 else { usage() }
+guard arguments.count >= 5, let count = Int(arguments[3]), count > 0, let seconds = Double(arguments[4]) else {
+    print("usage: zk-bench CONNECT_STRING exists|get|set|pexists|pget|idle N SECONDS")
+    exit(64)
+}
 let connect = arguments[1]
 let workload = arguments[2]
-let path = arguments.count > 4 ? arguments[4] : "/bench"
-let window = 1_000
+func environment(_ name: String, _ fallback: String) -> String { getenv(name).map { String(cString: $0) } ?? fallback }
+let path = environment("BENCH_PATH", "/bench/node")
+let setPath = environment("BENCH_SET_PATH", "/bench/set")
+let window = Int(environment("BENCH_WINDOW", "1000")) ?? 1000
+let sessionTimeout = Int64(environment("BENCH_SESSION_TIMEOUT", "30000")) ?? 30_000
+let idleSessionTimeout = Int64(environment("BENCH_IDLE_SESSION_TIMEOUT", "10000")) ?? 10_000
+guard ["exists", "get", "set", "pexists", "pget", "idle"].contains(workload) else { exit(2) }
 
 func nowNanos() -> UInt64 {
     var t = timespec()
@@ -26,96 +29,105 @@ func nowNanos() -> UInt64 {
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
 
-func usage(_ start: rusage) -> (user: Double, system: Double, rssKiB: Int) {
-    var end = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &end)
-    func seconds(_ a: timeval, _ b: timeval) -> Double { Double(b.tv_sec - a.tv_sec) + Double(b.tv_usec - a.tv_usec) / 1e6 }
-    return (seconds(start.ru_utime, end.ru_utime), seconds(start.ru_stime, end.ru_stime), end.ru_maxrss)
+func resources() -> rusage {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage
 }
 
-func report(ops: Int, nanos: UInt64, histogram: Histogram<UInt64>?, start: rusage, extra: String = "") {
-    let (user, system, rss) = usage(start)
-    let p50 = histogram.map { Double($0.valueAtPercentile(50)) / 1000 } ?? 0
-    let p99 = histogram.map { Double($0.valueAtPercentile(99)) / 1000 } ?? 0
-    print("{\"client\":\"swift\",\"workload\":\"\(workload)\",\"ops\":\(ops),\"seconds\":\(Double(nanos) / 1e9),"
-        + "\"p50_us\":\(p50),\"p99_us\":\(p99),\"cpu_user_s\":\(user),\"cpu_sys_s\":\(system),\"max_rss_kb\":\(rss)\(extra)}")
+func cpu(_ a: rusage, _ b: rusage) -> (user: Double, system: Double) {
+    func s(_ x: timeval, _ y: timeval) -> Double { Double(y.tv_sec - x.tv_sec) + Double(y.tv_usec - x.tv_usec) / 1e6 }
+    return (s(a.ru_utime, b.ru_utime), s(a.ru_stime, b.ru_stime))
+}
+
+/// A field of /proc/self/status, in its own units (kB for memory).
+func status(_ field: String) -> Int {
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, file) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix(field + ":") {
+            return text.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 0
+        }
+    }
+    return 0
 }
 
 let payload = [UInt8](repeating: 0x61, count: 100)
 
 if workload == "idle" {
-    var start = rusage()
+    let baseRSS = status("VmRSS")
     var clients: [ZooKeeperClient] = []
-    let began = nowNanos()
     for _ in 0..<count {
-        clients.append(try await ZooKeeperClient.connect(connect, sessionTimeout: .seconds(30)))
+        if let client = try? await ZooKeeperClient.connect(connect, sessionTimeout: .milliseconds(idleSessionTimeout)) { clients.append(client) }
     }
-    getrusage(RUSAGE_SELF.rawValue, &start)
-    let held = nowNanos()
-    try await Task.sleep(for: .seconds(10))
-    let threads = (try? String(decoding: Array(readFile("/proc/self/status")), as: UTF8.self))?
-        .split(separator: "\n").first { $0.hasPrefix("Threads:") }?.split(separator: "\t").last.map(String.init) ?? "?"
-    report(ops: count, nanos: nowNanos() - held, histogram: nil, start: start,
-           extra: ",\"connect_seconds\":\(Double(held - began) / 1e9),\"threads\":\(threads)")
+    let start = resources()
+    let began = nowNanos()
+    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    let held = Double(nowNanos() - began) / 1e9
+    let (user, system) = cpu(start, resources())
+    print("{\"client\":\"swift\",\"workload\":\"idle\",\"sessions\":\(count),\"connected\":\(clients.filter { $0.state == .connected }.count),"
+        + "\"seconds\":\(held),\"session_timeout_ms\":\(idleSessionTimeout),\"cpu_user_s\":\(user),\"cpu_sys_s\":\(system),"
+        + "\"rss_kb\":\(status("VmRSS")),\"base_rss_kb\":\(baseRSS),\"max_rss_kb\":\(status("VmHWM")),\"threads\":\(status("Threads"))}")
     for client in clients { await client.close() }
     exit(0)
 }
 
-let zk = try await ZooKeeperClient.connect(connect, sessionTimeout: .seconds(30))
-if try await zk.exists(path) == nil { try await zk.create(path, data: payload) }
+let zk = try await ZooKeeperClient.connect(connect, sessionTimeout: .milliseconds(sessionTimeout))
 var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-var start = rusage()
-getrusage(RUSAGE_SELF.rawValue, &start)
+let limit = UInt64(seconds * 1e9)
+var ops = 0
+var errors = 0
+let start = resources()
 let began = nowNanos()
 
 switch workload {
 case "exists", "get", "set":
-    for _ in 0..<count {
+    while ops < count && nowNanos() - began < limit {
         let t0 = nowNanos()
-        switch workload {
-        case "exists": _ = try await zk.exists(path)
-        case "get": _ = try await zk.getData(path)
-        default: try await zk.setData(path, data: payload)
-        }
+        do {
+            switch workload {
+            case "exists": _ = try await zk.exists(path)
+            case "get": _ = try await zk.getData(path)
+            default: try await zk.setData(setPath, data: payload)
+            }
+        } catch { errors += 1 }
         _ = histogram.record(nowNanos() - t0)
+        ops += 1
     }
-case "pipelined-exists", "pipelined-get":
-    // Keep `window` requests in flight from one task, each completion starting the next.
-    let latencies: [UInt64] = try await withThrowingTaskGroup(of: UInt64.self) { group in
+default:
+    // Keep `window` requests in flight; each completion starts the next until the cap.
+    let results: [(UInt64, Bool)] = try await withThrowingTaskGroup(of: (UInt64, Bool).self) { group in
         var started = 0
-        var done: [UInt64] = []
-        done.reserveCapacity(count)
+        var done: [(UInt64, Bool)] = []
         func launch() {
             started += 1
             group.addTask {
                 let t0 = nowNanos()
-                if workload == "pipelined-exists" { _ = try await zk.exists(path) } else { _ = try await zk.getData(path) }
-                return nowNanos() - t0
+                do {
+                    if workload == "pexists" { _ = try await zk.exists(path) } else { _ = try await zk.getData(path) }
+                    return (nowNanos() - t0, true)
+                } catch { return (nowNanos() - t0, false) }
             }
         }
         while started < min(window, count) { launch() }
-        while let latency = try await group.next() {
-            done.append(latency)
-            if started < count { launch() }
+        while let result = try await group.next() {
+            done.append(result)
+            if started < count && nowNanos() - began < limit { launch() }
         }
         return done
     }
-    for latency in latencies { _ = histogram.record(latency) }
-default:
-    usage()
-}
-report(ops: count, nanos: nowNanos() - began, histogram: histogram, start: start)
-await zk.close()
-
-func readFile(_ path: String) throws -> [UInt8] {
-    guard let file = fopen(path, "r") else { return [] }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n <= 0 { break }
-        bytes += buffer[0..<n]
+    for (latency, ok) in results {
+        _ = histogram.record(latency)
+        if !ok { errors += 1 }
     }
-    return bytes
+    ops = results.count
 }
+let elapsed = Double(nowNanos() - began) / 1e9
+let (user, system) = cpu(start, resources())
+print("{\"client\":\"swift\",\"workload\":\"\(workload)\",\"ops\":\(ops),\"errors\":\(errors),\"seconds\":\(elapsed),"
+    + "\"window\":\(workload.hasPrefix("p") ? window : 1),\"p50_us\":\(Double(histogram.valueAtPercentile(50)) / 1000),"
+    + "\"p99_us\":\(Double(histogram.valueAtPercentile(99)) / 1000),\"cpu_user_s\":\(user),\"cpu_sys_s\":\(system),"
+    + "\"max_rss_kb\":\(status("VmHWM"))}")
+await zk.close()

@@ -1,0 +1,84 @@
+-- Our Lua module (resty.zookeeper, native Swift core with one shared I/O thread).
+--
+--   LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" RESTY_ZOOKEEPER_NATIVE=/path/libzookeeper_lua.so \
+--   lua5.1|luajit bench/lua_bench.lua HOST:PORT WORKLOAD N SECONDS
+--
+-- WORKLOAD: exists | get | set   sequential client:exists / client:get_data / client:set_data (100 B)
+--           idle                 N clients connected in this one process, held for SECONDS:
+--                                RSS, CPU over the hold, thread count
+-- Op workloads stop after N ops or SECONDS, whichever comes first. Paths: BENCH_PATH (default
+-- /bench/node), BENCH_SET_PATH (default /bench/set). BENCH_SESSION_TIMEOUT (ms, default 30000;
+-- idle uses BENCH_IDLE_SESSION_TIMEOUT, default 10000). Prints one JSON line.
+local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = dir .. "/?.lua;" .. package.path
+local util = require("benchutil")
+local zk = require("resty.zookeeper")
+
+local cs, workload, n, limit = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4])
+if not (cs and workload and n and limit) then
+    io.stderr:write("usage: lua_bench.lua HOST:PORT exists|get|set|idle N SECONDS\n")
+    os.exit(2)
+end
+local path = os.getenv("BENCH_PATH") or "/bench/node"
+local set_path = os.getenv("BENCH_SET_PATH") or "/bench/set"
+local name = "lua-" .. util.interpreter()
+
+local function new_client(session_timeout)
+    local c = assert(zk.new { connect_string = cs, timeout = 10000, session_timeout = session_timeout })
+    local ok, err = c:connect()
+    if not ok then return nil, err end
+    return c
+end
+
+if workload == "idle" then
+    local tmo = tonumber(os.getenv("BENCH_IDLE_SESSION_TIMEOUT") or "10000")
+    local base_rss, base_threads = util.status("VmRSS"), util.status("Threads")
+    local clients, failed = {}, 0
+    local t0 = util.now()
+    for i = 1, n do
+        local c, err = new_client(tmo)
+        if c then clients[#clients + 1] = c
+        else
+            failed = failed + 1
+            if failed <= 3 then io.stderr:write("lua_bench: connect ", i, " failed: ", tostring(err), "\n") end
+        end
+    end
+    local t_conn = util.now() - t0
+    collectgarbage()
+    local c0 = util.cpu_snapshot()
+    local h0 = util.now()
+    -- hold: sleep in the kernel (no Lua-side work); the module's I/O thread keeps the sessions alive
+    os.execute(string.format("sleep %g", limit))
+    local held = util.now() - h0
+    local cu, csys = util.cpu_delta(c0, util.cpu_snapshot())
+    local rss, hwm, threads = util.status("VmRSS"), util.status("VmHWM"), util.status("Threads")
+    local alive = 0
+    for _, c in ipairs(clients) do
+        if c:session_state() == "connected" then alive = alive + 1 end
+    end
+    for _, c in ipairs(clients) do c:close() end
+    util.emit({ "client", "workload", "sessions", "connected", "alive_after", "connect_s", "seconds",
+        "session_timeout_ms", "cpu_user_s", "cpu_sys_s", "rss_kb", "base_rss_kb", "max_rss_kb",
+        "threads", "base_threads" }, {
+        client = name, workload = "idle", sessions = n, connected = #clients, alive_after = alive,
+        connect_s = t_conn, seconds = held, session_timeout_ms = tmo, cpu_user_s = cu,
+        cpu_sys_s = csys, rss_kb = rss, base_rss_kb = base_rss, max_rss_kb = math.max(rss, hwm),
+        threads = threads, base_threads = base_threads,
+    })
+    os.exit(0)
+end
+
+local client = assert(new_client(tonumber(os.getenv("BENCH_SESSION_TIMEOUT") or "30000")))
+local value = string.rep("x", 100)
+local ops = {
+    exists = function() return client:exists(path) == true end,
+    get = function() local d = client:get_data(path); return d ~= nil end,
+    set = function() return client:set_data(set_path, value) ~= nil end,
+}
+if not ops[workload] then
+    io.stderr:write("lua_bench: unsupported workload " .. workload .. "\n")
+    os.exit(2)
+end
+local res = util.run_sequential(name, workload, n, limit, ops[workload])
+client:close()
+util.emit(util.OPS_KEYS, res)
