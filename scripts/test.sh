@@ -1,9 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test: protocol unit tests, the decoder fuzz loop, and the integration tests, which
-# start their own ZooKeeper servers (single and a 3-node ensemble) on free loopback ports.
+# Runs every test: the Swift packages' tests (protocol units, decoder fuzzing, state machine,
+# the direct driver, the Swift API against real single and ensemble servers, kazoo cross-checks),
+# the Lua suite under lua5.1 and luajit (scripts/test-lua.sh), and the real-nginx test
+# (test/nginx/run.sh). Every suite starts the servers it needs on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:/opt/swift/bin:$PATH"
+
+failed=()
+suite() {
+    local name="$1"; shift
+    echo "=== $name"
+    if "$@"; then echo "=== $name: passed"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+}
+
 swift build --build-tests
-swift test --skip-build
+suite "swift test" swift test --skip-build
+native=$(bash scripts/build-lua.sh debug)
+export RESTY_ZOOKEEPER_NATIVE="$native"
+suite "lua" bash scripts/test-lua.sh
+suite "nginx" bash test/nginx/run.sh
+
+if ((${#failed[@]})); then
+    echo "FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "all suites passed"

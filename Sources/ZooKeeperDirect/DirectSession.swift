@@ -90,6 +90,7 @@ public final class DirectSession: @unchecked Sendable {
 
     /// Drives the session on the calling thread until `ready()` holds or `deadline` (monotonic
     /// ms) passes: writes, reads and timers happen here, without waking any other thread.
+    /// `ready` runs with the session locked, so it must not call the session.
     public func drive(until deadline: Int64, ready: () -> Bool) {
         pthread_mutex_lock(&lock)
         driving = true

@@ -44,6 +44,11 @@ final class Poller: @unchecked Sendable {
     }
 
     private func startThread() {
+        // Signals are the host's (nginx handles SIGCHLD, SIGHUP, SIGQUIT in its main thread):
+        // the thread starts with every signal blocked, so it never receives one.
+        var all = sigset_t(), previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, &previous)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         pthread_create(&thread, nil, { context in
@@ -52,6 +57,7 @@ final class Poller: @unchecked Sendable {
             return nil
         }, context)
         pthread_detach(thread)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
     }
 
     // MARK: Sessions (called with the session's lock held)
