@@ -28,13 +28,13 @@ final class LuaSession {
     var currentHost: HostAddress? { direct.currentHost }
     var lastConnectResponse: ConnectResponse? { direct.lastConnectResponse }
 
-    func submit(_ operation: Operation, watch: WatchCallback? = nil, persistent: Bool = false, timeout: Duration,
+    func submit(_ operation: Operation, watch: DirectSession.WatchHandler? = nil, persistent: Bool = false, timeout: Duration,
                 completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {
         direct.submit(operation, watch: watch, persistent: persistent, timeout: timeout.millis, completion: completion)
     }
 
-    func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> StateObservation {
-        StateObservation(direct: direct, id: direct.onStateChange(handler))
+    func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> SessionObservation {
+        SessionObservation(direct: direct, id: direct.onStateChange(handler))
     }
 
     func beginClose(completion: @escaping @Sendable () -> Void = {}) {
@@ -58,7 +58,7 @@ final class LuaSession {
 }
 
 /// A state-change subscription; cancel it to stop hearing changes.
-struct StateObservation {
+struct SessionObservation {
     let direct: DirectSession
     let id: UInt64
     func cancel() { direct.removeStateHandler(id) }
@@ -68,5 +68,3 @@ struct StateObservation {
 private final class Flag: @unchecked Sendable {
     var isSet = false
 }
-
-typealias WatchCallback = @Sendable (WatchEvent) -> Void
