@@ -3,6 +3,8 @@
  * C ABI of the Swift core (zookeeper_lua.h) and runs callbacks; every call that can raise a Lua
  * error (and so longjmp) is made here, never while a Swift frame is on the stack.
  */
+#define _GNU_SOURCE /* dladdr, RTLD_NODELETE */
+#include <dlfcn.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -23,7 +25,17 @@ typedef struct {
 typedef struct {
     uint8_t *bytes; /* NULL in the measuring pass */
     size_t length;
+    const char *function; /* the method or function whose arguments these are, for errors */
 } Writer;
+
+/* `bad argument #n to 'function' (...)`, numbered as the core numbers them (a method's self is
+ * #1). Not luaL_argerror: it renumbers method calls and loses the name under LuaJIT. */
+static void argument_error(lua_State *L, Writer *w, int argument, const char *message) {
+    luaL_where(L, 1);
+    lua_pushfstring(L, "bad argument #%d to '%s' (%s)", argument, w->function, message);
+    lua_concat(L, 2);
+    lua_error(L);
+}
 
 static void put(Writer *w, const void *data, size_t n) {
     if (w->bytes) memcpy(w->bytes + w->length, data, n);
@@ -50,7 +62,7 @@ static void encode_value(lua_State *L, int index, Writer *w, int depth, int argu
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, index, &n);
-        if (n > MAX_ARGS_BYTES) luaL_argerror(L, argument, "string too large");
+        if (n > MAX_ARGS_BYTES) argument_error(L, w, argument, "string too large");
         put_tag(w, ZKL_STRING);
         put_u32(w, (uint32_t)n);
         put(w, s, n);
@@ -59,7 +71,7 @@ static void encode_value(lua_State *L, int index, Writer *w, int depth, int argu
     case LUA_TTABLE: {
         uint32_t count = 0;
         size_t count_at;
-        if (depth >= MAX_DEPTH) luaL_argerror(L, argument, "table nested too deeply (or cyclic)");
+        if (depth >= MAX_DEPTH) argument_error(L, w, argument, "table nested too deeply (or cyclic)");
         luaL_checkstack(L, 4, "resty.zookeeper: table too deep");
         put_tag(w, ZKL_TABLE);
         count_at = w->length;
@@ -67,7 +79,7 @@ static void encode_value(lua_State *L, int index, Writer *w, int depth, int argu
         lua_pushnil(L);
         while (lua_next(L, index)) {
             int kt = lua_type(L, -2);
-            if (kt != LUA_TNUMBER && kt != LUA_TSTRING) luaL_argerror(L, argument, "table keys must be numbers or strings");
+            if (kt != LUA_TNUMBER && kt != LUA_TSTRING) argument_error(L, w, argument, "table keys must be numbers or strings");
             /* Encode a copy of the key: lua_tolstring on a number key would confuse lua_next. */
             lua_pushvalue(L, -2);
             encode_value(L, -1, w, depth + 1, argument);
@@ -93,23 +105,23 @@ static void encode_value(lua_State *L, int index, Writer *w, int depth, int argu
     default: {
         char message[80];
         snprintf(message, sizeof message, "unsupported value of type %s", luaL_typename(L, index));
-        luaL_argerror(L, argument, message);
+        argument_error(L, w, argument, message);
     }
     }
-    if (w->length > MAX_ARGS_BYTES) luaL_argerror(L, argument, "arguments too large");
+    if (w->length > MAX_ARGS_BYTES) argument_error(L, w, argument, "arguments too large");
 }
 
 /* Encodes stack values first..last as a stream in a userdata (collected even if we raise);
  * leaves the userdata on the stack. */
-static const uint8_t *encode_stream(lua_State *L, int first, int last, size_t *length) {
-    Writer w = {NULL, 4};
+static const uint8_t *encode_stream(lua_State *L, const char *function, int first, int last, size_t *length) {
+    Writer w = {NULL, 4, function};
     int i;
-    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i - first + 1);
+    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i);
     *length = w.length;
     w.bytes = lua_newuserdata(L, w.length);
     w.length = 0;
     put_u32(&w, (uint32_t)(last >= first ? last - first + 1 : 0));
-    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i - first + 1);
+    for (i = first; i <= last; i++) encode_value(L, i, &w, 0, i);
     return w.bytes;
 }
 
@@ -261,7 +273,7 @@ static int call_method(lua_State *L) {
         lua_pushliteral(L, "not connected");
         return 2;
     }
-    args = encode_stream(L, 2, top, &length);
+    args = encode_stream(L, method, 2, top, &length);
     status = zkl_call(client->core, method, args, length, &ticket, &reply, &reply_length);
     while (status == ZKL_WAIT) {
         release_refs(L, client->core);
@@ -349,7 +361,7 @@ static int module_new(lua_State *L) {
     Client *client;
     int top = lua_gettop(L);
     if (top >= 1 && !lua_isnil(L, 1) && !lua_istable(L, 1)) luaL_typerror(L, 1, "table");
-    options = encode_stream(L, 1, top >= 1 ? 1 : 0, &length);
+    options = encode_stream(L, "new", 1, top >= 1 ? 1 : 0, &length);
     core = zkl_new(options, length, &reply, &reply_length);
     if (core == NULL) {
         lua_settop(L, top);
@@ -372,7 +384,7 @@ static int module_helper(lua_State *L) {
     uint64_t ticket;
     int32_t status;
     int top = lua_gettop(L);
-    args = encode_stream(L, 1, top, &length);
+    args = encode_stream(L, name, 1, top, &length);
     status = zkl_call(NULL, name, args, length, &ticket, &reply, &reply_length);
     lua_settop(L, top);
     if (status == ZKL_RAISE) {
@@ -382,9 +394,22 @@ static int module_helper(lua_State *L) {
     return push_stream(L, reply, reply_length);
 }
 
+/* Keeps this library mapped until the process ends. Lua unloads what package.loadlib loaded
+ * (dlclose) when its state closes, but the event-loop thread of the core keeps running code of
+ * this library, and would crash on the unmapped pages (a SIGSEGV at exit). */
+static void pin_library(void) {
+    static int pinned = 0;
+    Dl_info info;
+    if (pinned) return;
+    if (dladdr((void *)&pin_library, &info) && info.dli_fname != NULL &&
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL)
+        pinned = 1;
+}
+
 int luaopen_resty_zookeeper_native(lua_State *L) {
     int i;
     static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
+    pin_library();
     if (luaL_newmetatable(L, CLIENT_META)) {
         lua_newtable(L);
         for (i = 0; METHODS[i]; i++) {

@@ -11,11 +11,18 @@ struct LuaArguments {
     let values: [LuaValue]
     /// Lua numbers a method's arguments from #2 (`self` is #1), a plain function's from #1.
     var firstNumber = 2
+    /// For values that are fields of one argument (an options table, a multi operation): that
+    /// argument's number, the fields' names by index, and what to say before a field's name.
+    var nested: (number: Int, fields: [String], prefix: String)? = nil
 
     subscript(index: Int) -> LuaValue { index < values.count ? values[index] : .nil }
 
     func bad(_ index: Int, _ reason: String) -> BadArgument {
-        BadArgument(message: "bad argument #\(index + firstNumber) to '\(method)' (\(reason))")
+        if let nested {
+            let field = index < nested.fields.count ? nested.fields[index] : "field \(index + 1)"
+            return BadArgument(message: "bad argument #\(nested.number) to '\(method)' (\(nested.prefix)\(field): \(reason))")
+        }
+        return BadArgument(message: "bad argument #\(index + firstNumber) to '\(method)' (\(reason))")
     }
 
     private func expected(_ index: Int, _ type: String) -> BadArgument {

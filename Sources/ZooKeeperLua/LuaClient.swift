@@ -35,6 +35,8 @@ final class LuaClient {
     var debug: Bool
 
     var zk: ZooKeeperClient?
+    /// Whether close() ended the last session (session_state() then says "closed").
+    var closedByUser = false
     let mailbox = Mailbox()
     var tickets: [UInt64: Ticket] = [:]
     private var nextTicket: UInt64 = 1
@@ -43,6 +45,9 @@ final class LuaClient {
     private var releasedRefs: [Int32] = []
     /// State-change callbacks (released when the client closes).
     var stateRefs: [Int32] = []
+    /// For each state-change callback, the mailbox's last sequence number when it was
+    /// registered: it hears only the state changes posted after that.
+    var stateSince: [Int32: UInt64] = [:]
     private var stateObservation: StateObservation?
     var logLines: [String] = []
     var requestCount: UInt64 = 0
@@ -171,7 +176,8 @@ final class LuaClient {
             }
             guard let callback = mailbox.takeCallback() else { return nil }
             if callback.ref == 0 {
-                pendingStateCalls = stateRefs.map { Mailbox.Callback(ref: $0, arguments: callback.arguments, last: false) }
+                pendingStateCalls = stateRefs.filter { (stateSince[$0] ?? 0) < callback.sequence }
+                    .map { Mailbox.Callback(ref: $0, arguments: callback.arguments, last: false) }
                 continue
             }
             guard owns(callback.ref) else { continue }
@@ -187,7 +193,7 @@ final class LuaClient {
         let mailbox = self.mailbox
         stateObservation?.cancel()
         stateObservation = client.onStateChange { event in
-            mailbox.post(callback: Mailbox.Callback(ref: 0, arguments: [LuaFormat.sessionEventName(event)], last: false))
+            mailbox.post(state: event, callback: Mailbox.Callback(ref: 0, arguments: [LuaFormat.sessionEventName(event)], last: false))
         }
     }
 
@@ -199,6 +205,7 @@ final class LuaClient {
         for ref in ownedRefs { releasedRefs.append(ref) }
         ownedRefs.removeAll()
         stateRefs.removeAll()
+        stateSince.removeAll()
         tickets.removeAll()
     }
 }

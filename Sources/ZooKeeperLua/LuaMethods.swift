@@ -128,7 +128,7 @@ extension LuaClient {
                 return LuaFormat.failure(result.error)
             }
         case "session_state":
-            return .done([.string(zk.map { LuaFormat.stateName($0.state) } ?? "not_connected")])
+            return .done([.string(zk.map { LuaFormat.stateName($0.state) } ?? (closedByUser ? "closed" : "not_connected"))])
         case "on_state":
             guard let ref = try args.function(0, required: true) else { return .done([]) }
             stateRefs.append(ref)
@@ -164,14 +164,18 @@ extension LuaClient {
         }
         zk?.beginClose()
         zk = client
-        observeState(of: client)
+        closedByUser = false
         let mailbox = self.mailbox
+        let statesBefore = mailbox.stateCount()
+        observeState(of: client)
         let watching = ObservationBox()
         let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, _ in
             news.contains { if case let .session(event) = $0 { event != .connecting && event != .disconnected } else { false } }
         }) { [self] news, _ in
             watching.observation?.cancel()
             let outcome = news.lazy.compactMap { news -> SessionEvent? in if case let .session(e) = news { e } else { nil } }.first { $0 != .connecting && $0 != .disconnected }
+            // Queue the on_state callbacks of this change before connect returns.
+            if let outcome { mailbox.waitForState(after: statesBefore, until: monotonicNow() + 250) { $0 == outcome } }
             switch outcome {
             case .connected?, .reconnected?, .connectedReadOnly?:
                 if debug, let response = client.lastConnectResponse { logLines += LuaFormat.handshakeLines(response) }
@@ -212,7 +216,9 @@ extension LuaClient {
         var acl = Ids.openACLUnsafe
         var ttl: Int64?
         if let options {
-            if let list = try LuaArguments(method: args.method, values: [options["acl"]]).acl(0) { acl = list }
+            var fields = LuaArguments(method: args.method, values: [options["acl"]])
+            fields.nested = (number: 6, fields: ["acl"], prefix: "opts.")
+            if let list = try fields.acl(0) { acl = list }
             if let value = options.number("ttl") { ttl = Int64(exactly: value.rounded()) }
         }
         return submit(.create(path: path, data: data, acl: acl, mode: mode, ttl: ttl)) { result in
@@ -257,16 +263,22 @@ extension LuaClient {
     private func close() -> Outcome {
         guard let zk else { return .done([.boolean(true)]) }
         self.zk = nil
+        closedByUser = true
         if zk.state.isTerminal { return .done([.boolean(true)]) }
         let mailbox = self.mailbox
-        let ticket = makeTicket(deadline: monotonicNow() + 3_000, isReady: { news, _ in !news.isEmpty }) { _, _ in .done([.boolean(true)]) }
+        let statesBefore = mailbox.stateCount()
+        let ticket = makeTicket(deadline: monotonicNow() + 3_000, isReady: { news, _ in !news.isEmpty }) { _, _ in
+            // Queue the on_state callbacks of the session's end before close returns.
+            mailbox.waitForState(after: statesBefore, until: monotonicNow() + 250) { $0 == .closed || $0 == .expired || $0 == .authFailed }
+            return .done([.boolean(true)])
+        }
         let id = ticket.id
         zk.beginClose { mailbox.post(.session(.closed), ticket: id) }
         return .wait(ticket)
     }
 
     private func debugTable() -> LuaValue {
-        let state: LuaValue = .string(zk.map { LuaFormat.stateName($0.state) } ?? "not_connected")
+        let state: LuaValue = .string(zk.map { LuaFormat.stateName($0.state) } ?? (closedByUser ? "closed" : "not_connected"))
         let sessionId: LuaValue = zk.map { LuaFormat.id($0.sessionId) } ?? .nil
         let timeout: LuaValue = .int(zk?.sessionTimeout.millis ?? sessionTimeoutMillis)
         let lastZxid: LuaValue = zk.map { LuaFormat.id($0.lastZxid) } ?? .nil
@@ -331,7 +343,8 @@ extension LuaClient {
         }
         var operations: [MultiOperation] = []
         for (i, entry) in entries.enumerated() {
-            let op = LuaArguments(method: args.method, values: [entry["path"], entry["data"], entry["version"], entry["acl"]])
+            var op = LuaArguments(method: args.method, values: [entry["path"], entry["data"], entry["version"], entry["acl"]])
+            op.nested = (number: 2, fields: ["path", "data", "version", "acl"], prefix: "operation \(i + 1) ")
             let name = entry.text("op") ?? entry.text("type") ?? ""
             func path() throws(BadArgument) -> String {
                 guard entry["path"] != .nil else { throw args.bad(0, "operation \(i + 1) needs a path") }

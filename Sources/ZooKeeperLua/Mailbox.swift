@@ -19,6 +19,8 @@ final class Mailbox: @unchecked Sendable {
         var arguments: [LuaValue]
         /// A one-shot callback: release its reference after it ran.
         var last: Bool
+        /// Its place among posted callbacks (set by post(callback:)).
+        var sequence: UInt64 = 0
     }
 
     private var mutex = pthread_mutex_t()
@@ -26,6 +28,10 @@ final class Mailbox: @unchecked Sendable {
     private var news: [UInt64: [News]] = [:]
     private var callbacks: [Callback] = []
     private var watchEvents: [WatchEvent] = []
+    private var posted: UInt64 = 0
+    /// The session's recent state changes as the on_state fan-out posted them, numbered.
+    private var stateLog: [(number: UInt64, event: SessionEvent)] = []
+    private var statesPosted: UInt64 = 0
     /// A bound on queued callbacks so a program that never dispatches cannot grow it forever;
     /// what overflows is counted and reported with the next callback run.
     static let callbackLimit = 100_000
@@ -62,11 +68,31 @@ final class Mailbox: @unchecked Sendable {
 
     func post(callback: Callback) {
         locked {
-            if callbacks.count >= Self.callbackLimit {
-                droppedCallbacks += 1
-            } else {
-                callbacks.append(callback)
-            }
+            append(callback)
+            pthread_cond_broadcast(&condition)
+        }
+    }
+
+    /// Queues a callback; the lock is held.
+    private func append(_ callback: Callback) {
+        posted += 1
+        if callbacks.count >= Self.callbackLimit {
+            droppedCallbacks += 1
+        } else {
+            var callback = callback
+            callback.sequence = posted
+            callbacks.append(callback)
+        }
+    }
+
+    /// A state change for the on_state callbacks (a callback with reference 0), logged so that
+    /// a call that waited for the change can wait for this post too (waitForState).
+    func post(state event: SessionEvent, callback: Callback) {
+        locked {
+            append(callback)
+            statesPosted += 1
+            stateLog.append((statesPosted, event))
+            if stateLog.count > 32 { stateLog.removeFirst(stateLog.count - 32) }
             pthread_cond_broadcast(&condition)
         }
     }
@@ -86,6 +112,31 @@ final class Mailbox: @unchecked Sendable {
 
     func forget(_ ticket: UInt64) {
         locked { _ = news.removeValue(forKey: ticket) }
+    }
+
+    /// How many state changes were posted so far (for waitForState).
+    func stateCount() -> UInt64 {
+        locked { statesPosted }
+    }
+
+    /// Waits until a state change numbered after `count` that `matches` is posted, or the
+    /// deadline (monotonic ms) passes. The session tells its state observers one by one, so the
+    /// change a call waited for may reach the on_state fan-out a moment after the call's own
+    /// observer: waiting for it queues its callbacks before the call returns, so that a callback
+    /// registered after the call never hears it.
+    func waitForState(after count: UInt64, until deadline: Int64, matching matches: (SessionEvent) -> Bool) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while !stateLog.contains(where: { $0.number > count && matches($0.event) }) {
+            if monotonicNow() >= deadline { return }
+            var until = timespec(tv_sec: Int(deadline / 1000), tv_nsec: Int(deadline % 1000) * 1_000_000)
+            pthread_cond_timedwait(&condition, &mutex, &until)
+        }
+    }
+
+    /// The sequence number of the last callback posted: later ones have greater numbers.
+    func lastSequence() -> UInt64 {
+        locked { posted }
     }
 
     func takeCallback() -> Callback? {
