@@ -34,7 +34,7 @@ final class LuaClient {
     var sessionTimeoutMillis: Int64
     var debug: Bool
 
-    var zk: ZooKeeperClient?
+    var zk: LuaSession?
     /// Whether close() ended the last session (session_state() then says "closed").
     var closedByUser = false
     let mailbox = Mailbox()
@@ -48,7 +48,7 @@ final class LuaClient {
     /// For each state-change callback, the mailbox's last sequence number when it was
     /// registered: it hears only the state changes posted after that.
     var stateSince: [Int32: UInt64] = [:]
-    private var stateObservation: StateObservation?
+    private var stateObservation: SessionObservation?
     var logLines: [String] = []
     var requestCount: UInt64 = 0
     var authCount = 0
@@ -82,8 +82,16 @@ final class LuaClient {
     /// Waits for a ticket: true when it is ready, false when a callback is due first.
     func wait(_ id: UInt64) -> Bool {
         guard let ticket = tickets[id] else { return true }
-        let callbackDue = mailbox.wait(until: ticket.deadline) { news, watchEvents in
-            ticket.isReady(news[id] ?? [], watchEvents)
+        let ready = { (news: [UInt64: [Mailbox.News]], watchEvents: [WatchEvent]) in ticket.isReady(news[id] ?? [], watchEvents) }
+        guard let zk, !zk.state.isTerminal else {
+            return !mailbox.wait(until: ticket.deadline, ready: ready)
+        }
+        // This thread does the session's I/O itself until the answer (or a callback) is there.
+        var callbackDue = false
+        zk.drive(until: ticket.deadline) {
+            let state = mailbox.check(ready: ready)
+            callbackDue = state.callbackDue
+            return state.callbackDue || state.ready
         }
         return !callbackDue
     }
@@ -189,7 +197,7 @@ final class LuaClient {
 
     // MARK: Session
 
-    func observeState(of client: ZooKeeperClient) {
+    func observeState(of client: LuaSession) {
         let mailbox = self.mailbox
         stateObservation?.cancel()
         stateObservation = client.onStateChange { event in
@@ -201,7 +209,9 @@ final class LuaClient {
     func releaseEverything() {
         stateObservation?.cancel()
         stateObservation = nil
-        zk?.beginClose()
+        // Collected, often as the process ends: wait (a little) for the server to end the
+        // session, or its ephemerals would stay until it expires.
+        zk?.closeAndWait(timeout: 1_000)
         for ref in ownedRefs { releasedRefs.append(ref) }
         ownedRefs.removeAll()
         stateRefs.removeAll()

@@ -1,4 +1,3 @@
-import Logging
 import ZooKeeper
 
 /// The client's methods: each checks its arguments, starts its operation, and formats the
@@ -151,14 +150,11 @@ extension LuaClient {
         do { hosts = try ConnectString(connectString).hosts.count } catch {
             return .done([.nil, .string("connect failed: \(error.reason)")])
         }
-        let client: ZooKeeperClient
+        let client: LuaSession
         do {
-            client = try ZooKeeperClient(configuration: .init(
-                connectString: connectString, sessionTimeout: .milliseconds(sessionTimeoutMillis),
-                connectTimeout: .milliseconds(max(500, timeoutMillis / Int64(hosts))),
-                requestTimeout: .milliseconds(timeoutMillis),
-                // The host process owns stdout and stderr: the module logs nothing by itself.
-                logger: Logger(label: "resty.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })))
+            client = try LuaSession(
+                connectString: connectString, sessionTimeout: sessionTimeoutMillis,
+                connectTimeout: max(500, timeoutMillis / Int64(hosts)))
         } catch {
             return .done([.nil, .string("connect failed: \(error.message)")])
         }
@@ -395,7 +391,7 @@ extension LuaClient {
 
 /// Holds a state observation for the closure that ends it.
 private final class ObservationBox {
-    var observation: StateObservation?
+    var observation: SessionObservation?
 }
 
 extension Duration {

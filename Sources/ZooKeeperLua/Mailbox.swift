@@ -147,6 +147,11 @@ final class Mailbox: @unchecked Sendable {
         locked { watchEvents.isEmpty ? nil : watchEvents.removeFirst() }
     }
 
+    /// Looks without waiting: whether a callback is due, and whether `ready` holds.
+    func check(ready: (_ news: [UInt64: [News]], _ watchEvents: [WatchEvent]) -> Bool) -> (callbackDue: Bool, ready: Bool) {
+        locked { (!callbacks.isEmpty, ready(news, watchEvents)) }
+    }
+
     /// Waits until `ready` holds (checked under the lock), a callback is due, or the deadline
     /// (monotonic ms) passes. Returns whether a callback is due.
     func wait(until deadline: Int64, ready: (_ news: [UInt64: [News]], _ watchEvents: [WatchEvent]) -> Bool) -> Bool {

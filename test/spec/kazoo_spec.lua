@@ -191,11 +191,15 @@ other.close()
         -- (the server drops the session's connection before it checks the password: the Lua
         -- client reconnects to its session)
         H.wait_until(function() client:dispatch(100); return states[#states] == "reconnected" end, 10)
-        assert.are.same({ "disconnected", "reconnected" }, states)
+        -- (kazoo may try more than once: each try costs the Lua client one reconnect)
+        assert.is_true(#states >= 2 and #states % 2 == 0, table.concat(states, ","))
+        for i = 1, #states, 2 do
+            assert.are.same({ "disconnected", "reconnected" }, { states[i], states[i + 1] })
+        end
         assert.are.equal(sid, client.session_id)
         assert.are.equal("connected", client:session_state())
         assert.is_true(client:exists(path))
-        states[1], states[2] = nil, nil
+        for i = #states, 1, -1 do states[i] = nil end
         -- cut the Lua client off; kazoo resumes the session with the right password, finds the
         -- session's ephemeral node its own, and closes the session
         proxy.cut()
@@ -248,7 +252,11 @@ print("owner=" + hex(stat.ephemeralOwner))
         assert.are.equal(sid, seen.owner)
         proxy.restore()
         H.wait_until(function() client:dispatch(200); return states[#states] == "reconnected" end, 10)
-        assert.are.same({ "disconnected", "reconnected" }, states)
+        -- (kazoo may try more than once: each try costs the Lua client one reconnect)
+        assert.is_true(#states >= 2 and #states % 2 == 0, table.concat(states, ","))
+        for i = 1, #states, 2 do
+            assert.are.same({ "disconnected", "reconnected" }, { states[i], states[i + 1] })
+        end
         assert.are.equal(sid, client.session_id)
         assert.are.equal("connected", client:session_state())
         assert.are.equal("kept", client:get_data(path))
