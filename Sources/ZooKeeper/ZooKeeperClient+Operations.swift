@@ -41,6 +41,7 @@ extension ZooKeeperClient {
         try await statResult(.setData(path: path, data: data, version: version))
     }
 
+    /// The node's ACL and Stat (the server asks for READ or ADMIN permission).
     public func getACL(_ path: String) async throws(ZooKeeperError) -> (acl: [ACL], stat: Stat) {
         let result = try await perform(.getACL(path: path))
         guard case let .acl(acl, stat) = result else { throw unexpected(result) }

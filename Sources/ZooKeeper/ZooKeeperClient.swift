@@ -20,19 +20,24 @@ public final class ZooKeeperClient: Sendable {
     public struct Configuration: Sendable {
         /// `host:port[,host:port...][/chroot]`.
         public var connectString: String
+        /// Requested session timeout; the server clamps it to its min/max.
         public var sessionTimeout: Duration
         /// Per-host connect plus handshake; nil divides the session timeout among the hosts.
         public var connectTimeout: Duration?
         /// How long a request may wait for its answer, including time spent reconnecting.
         public var requestTimeout: Duration
+        /// Accept a read-only server (one cut off from its quorum).
         public var canBeReadOnly: Bool
         /// Requests written and not yet answered at once; more wait in a queue.
         public var maxInFlight: Int
         /// Resume this session instead of creating one.
         public var sessionId: Int64?
+        /// The password of `sessionId`.
         public var password: [UInt8]?
+        /// Where the client logs (state changes, connects); secrets never appear.
         public var logger: Logger
 
+        /// A configuration with the defaults a typical application wants.
         public init(
             connectString: String, sessionTimeout: Duration = .seconds(30), connectTimeout: Duration? = nil,
             requestTimeout: Duration = .seconds(10), canBeReadOnly: Bool = false, maxInFlight: Int = 10_000,
@@ -50,6 +55,7 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
+    /// The configuration the client was created with.
     public let configuration: Configuration
     private let driver: SessionDriver
     private let requestTimeoutMillis: Int64
@@ -76,6 +82,7 @@ public final class ZooKeeperClient: Sendable {
         try await connect(configuration: Configuration(connectString: connectString, sessionTimeout: sessionTimeout), timeout: timeout)
     }
 
+    /// Connects with a full configuration and waits until the session is established.
     public static func connect(configuration: Configuration, timeout: Duration? = nil) async throws -> ZooKeeperClient {
         let client = try ZooKeeperClient(configuration: configuration)
         do {
@@ -193,6 +200,7 @@ public struct StateObservation: Sendable {
     fileprivate let driver: SessionDriver
     fileprivate let id: UInt64
 
+    /// Stops delivering state changes to the handler.
     public func cancel() { driver.removeStateHandler(id) }
 }
 

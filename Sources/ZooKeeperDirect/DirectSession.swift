@@ -11,8 +11,11 @@ import ZooKeeperSession
 /// reconnects. One lock guards everything; completions and handlers run with it held, so they
 /// must only hand their news on (never call back into the session).
 public final class DirectSession: @unchecked Sendable {
+    /// Hears a request's result (with the session locked).
     public typealias Completion = @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
+    /// Hears a watch's events (with the session locked).
     public typealias WatchHandler = @Sendable (WatchEvent) -> Void
+    /// Hears session state changes (with the session locked).
     public typealias StateHandler = @Sendable (SessionEvent) -> Void
 
     private var lock = pthread_mutex_t()
@@ -35,6 +38,7 @@ public final class DirectSession: @unchecked Sendable {
     private var stateHandlers: [UInt64: StateHandler] = [:]
     private var nextHandlerID: UInt64 = 1
 
+    /// A session that starts connecting with `start()`.
     public init(configuration: SessionConfiguration) {
         machine = SessionStateMachine(configuration: configuration)
         poller = Poller.shared()
@@ -55,17 +59,26 @@ public final class DirectSession: @unchecked Sendable {
 
     // MARK: Facts
 
+    /// The session's state.
     public var state: SessionState { locked { machine.state } }
+    /// The session id (0 until a server accepted the session).
     public var sessionId: Int64 { locked { machine.sessionId } }
+    /// The session password (with the id, it resumes the session elsewhere).
     public var password: [UInt8] { locked { machine.password } }
+    /// The negotiated session timeout in ms (the requested one until connected).
     public var sessionTimeout: Int64 { locked { machine.sessionTimeout } }
+    /// The newest zxid seen.
     public var lastZxid: Int64 { locked { machine.lastZxid } }
+    /// The server in use or being tried.
     public var currentHost: HostAddress? { locked { machine.currentHost } }
+    /// The latest handshake answer (it holds the password).
     public var lastConnectResponse: ConnectResponse? { locked { machine.lastConnectResponse } }
+    /// How the session connects.
     public var configuration: SessionConfiguration { machine.configuration }
 
     // MARK: Requests
 
+    /// Starts connecting (the poller or a driving caller carries it on).
     public func start() {
         locked { run(machine.start(now: monotonicMillis())) }
     }
@@ -133,6 +146,7 @@ public final class DirectSession: @unchecked Sendable {
     }
 
     @discardableResult
+    /// Calls `handler` (with the session locked) on every state change; returns its id.
     public func onStateChange(_ handler: @escaping StateHandler) -> UInt64 {
         locked {
             let id = takeHandlerID()
@@ -141,6 +155,7 @@ public final class DirectSession: @unchecked Sendable {
         }
     }
 
+    /// Stops calling a state handler.
     public func removeStateHandler(_ id: UInt64) {
         locked { stateHandlers[id] = nil }
     }

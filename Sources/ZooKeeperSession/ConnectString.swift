@@ -2,37 +2,49 @@ import ZooKeeperProtocol
 
 /// One server of an ensemble.
 public struct HostAddress: Hashable, Sendable, CustomStringConvertible {
+    /// A name, an IPv4 address or an IPv6 address (without brackets).
     public var host: String
+    /// The client port.
     public var port: Int
 
+    /// A server address.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
+    /// `host:port`, with IPv6 addresses in brackets.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// Why a connect string was refused.
 public struct ConnectStringError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The text that was refused.
     public let connectString: String
+    /// What is wrong with it.
     public let reason: String
+    /// The refusal as a sentence.
     public var description: String { "invalid connect string \"\(connectString)\": \(reason)" }
 }
 
 /// `host:port[,host:port...][/chroot]`, with IPv4 addresses, host names and bracketed IPv6
 /// addresses; a host without a port gets 2181.
 public struct ConnectString: Hashable, Sendable {
+    /// The port of a host given without one.
     public static let defaultPort = 2181
 
+    /// The ensemble's servers, in the order given.
     public var hosts: [HostAddress]
+    /// The client's root on the server.
     public var chroot: Chroot
 
+    /// A connect string from its parts.
     public init(hosts: [HostAddress], chroot: Chroot = .none) {
         self.hosts = hosts
         self.chroot = chroot
     }
 
+    /// Parses `host:port[,host:port...][/chroot]`.
     public init(_ text: String) throws(ConnectStringError) {
         func fail(_ reason: String) -> ConnectStringError { ConnectStringError(connectString: text, reason: reason) }
         let trimmed = text.trimmingWhitespace()

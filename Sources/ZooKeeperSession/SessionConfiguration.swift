@@ -2,6 +2,7 @@ import ZooKeeperProtocol
 
 /// How a session connects and keeps itself.
 public struct SessionConfiguration: Sendable {
+    /// The servers and the chroot.
     public var connectString: ConnectString
     /// Requested session timeout; the server's answer (negotiated) rules afterwards.
     public var sessionTimeout: Millis
@@ -16,6 +17,7 @@ public struct SessionConfiguration: Sendable {
     public var maxFrameLength: Int
     /// A session to resume instead of creating one.
     public var sessionId: Int64
+    /// The password of `sessionId`.
     public var password: [UInt8]
     /// Pause after every host of a round failed, before the next round.
     public var reconnectPause: Millis
@@ -24,6 +26,7 @@ public struct SessionConfiguration: Sendable {
     /// Seeds the host shuffle (for tests); nil uses the system's randomness.
     public var shuffleSeed: UInt64?
 
+    /// A configuration; omitted values take the defaults documented on each property.
     public init(
         connectString: ConnectString, sessionTimeout: Millis = 30_000, connectTimeout: Millis? = nil,
         canBeReadOnly: Bool = false, maxInFlight: Int = 10_000, maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength,

@@ -5,6 +5,7 @@ import ZooKeeperProtocol
 /// out (connect, send, close, completions, watch and state events). One driver per session feeds
 /// it from one thread at a time; the driver owns sockets and clocks, this owns the protocol.
 public struct SessionStateMachine: Sendable {
+    /// How the session connects and keeps itself.
     public let configuration: SessionConfiguration
     private var chroot: Chroot { configuration.connectString.chroot }
 
@@ -77,6 +78,7 @@ public struct SessionStateMachine: Sendable {
     private var actions: [SessionAction] = []
     private var outgoing: [UInt8] = []
 
+    /// A session that starts with `start(now:)`; the host list is shuffled here.
     public init(configuration: SessionConfiguration) {
         self.configuration = configuration
         sessionId = configuration.sessionId
@@ -100,6 +102,7 @@ public struct SessionStateMachine: Sendable {
     public var pingInterval: Millis { sessionTimeout / 3 }
     /// Requests queued or awaiting a reply.
     public var pendingCount: Int { queued.count + inFlight.count + authWaiters.count }
+    /// Whether a handshake completed on the current connection.
     public var isConnectionOpen: Bool { if case .open = link { true } else { false } }
 
     // MARK: Inputs

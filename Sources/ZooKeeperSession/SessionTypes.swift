@@ -23,7 +23,9 @@ public enum SessionState: Hashable, Sendable {
     /// Terminal: closed by its owner.
     case closed
 
+    /// Whether nothing can succeed on the session any more.
     public var isTerminal: Bool { self == .expired || self == .authFailed || self == .closed }
+    /// Whether requests are being answered.
     public var isConnected: Bool { self == .connected || self == .connectedReadOnly }
 }
 

@@ -20,10 +20,14 @@ public enum WatchKind: Hashable, Sendable, CaseIterable {
 
 /// A watch event as the application sees it (client path).
 public struct WatchEvent: Hashable, Sendable {
+    /// What happened (or `.none` for a session state change).
     public var type: EventType
+    /// The session state when it happened.
     public var state: KeeperState
+    /// The node, as a client path (chroot removed).
     public var path: String
 
+    /// An event.
     public init(type: EventType, state: KeeperState, path: String) {
         self.type = type
         self.state = state
@@ -36,10 +40,13 @@ public struct WatchEvent: Hashable, Sendable {
 public struct WatchRegistry: Sendable {
     private var table: [WatchKind: [String: Set<WatcherID>]] = [:]
 
+    /// No registrations.
     public init() {}
 
+    /// Whether nothing is registered.
     public var isEmpty: Bool { table.values.allSatisfy(\.isEmpty) }
 
+    /// Registers `watcher` for `kind` events on `path`.
     public mutating func add(_ watcher: WatcherID, path: String, kind: WatchKind) {
         table[kind, default: [:]][path, default: []].insert(watcher)
     }
@@ -49,6 +56,7 @@ public struct WatchRegistry: Sendable {
         (table[kind] ?? [:]).keys.sorted()
     }
 
+    /// Who is registered for `kind` events on `path`.
     public func watchers(path: String, kind: WatchKind) -> Set<WatcherID> {
         table[kind]?[path] ?? []
     }
@@ -120,6 +128,7 @@ public struct WatchRegistry: Sendable {
         return kinds.contains { !(table[$0]?[path]?.isEmpty ?? true) }
     }
 
+    /// Forgets every registration (when the session ends).
     public mutating func removeAll() { table = [:] }
 
     static func selfAndAncestors(_ path: String) -> [String] {

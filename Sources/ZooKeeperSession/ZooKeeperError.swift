@@ -3,12 +3,16 @@ import ZooKeeperProtocol
 /// The one error of a ZooKeeper operation: the ZooKeeper code (by name, see `ErrorCode`), the
 /// path it concerns when there is one, and a message.
 public struct ZooKeeperError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// ZooKeeper's code (`.noNode`, `.connectionLoss`, ...).
     public let code: ErrorCode
+    /// The path of the request, when it had one.
     public let path: String?
+    /// A human message.
     public let message: String
     /// For a failed multi, every operation's result.
     public let results: [MultiResult]?
 
+    /// An error with the code's own message unless another is given.
     public init(_ code: ErrorCode, path: String? = nil, message: String? = nil, results: [MultiResult]? = nil) {
         self.code = code
         self.path = path
@@ -16,6 +20,7 @@ public struct ZooKeeperError: Error, Hashable, Sendable, CustomStringConvertible
         self.results = results
     }
 
+    /// `NAME: message (path)`.
     public var description: String {
         var text = "\(code.name): \(message)"
         if let path { text += " (\(path))" }
