@@ -202,7 +202,7 @@ public enum Operation: Hashable, Sendable {
             // A failed transaction still lists every operation's outcome.
             let results = try MultiResponse.decode(from: &body).results.map { Self.stripped($0, chroot) }
             if let failure = MultiResponse(results: results).firstError {
-                return .failure(ZooKeeperError(failure.code, path: nil, message: "multi operation \(failure.index) failed: \(failure.code.message)", results: results))
+                return .failure(ZooKeeperError(failure.code, path: nil, message: "operation \(failure.index + 1) of \(results.count) failed: \(failure.code.message)", results: results))
             }
             if err != .ok { return .failure(ZooKeeperError(err, results: results)) }
             return .success(.multi(results))
