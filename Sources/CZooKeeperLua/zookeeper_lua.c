@@ -351,7 +351,7 @@ static const char *const METHODS[] = {
     /* beyond it */
     "set_data", "stat", "get", "children", "get_acl", "set_acl", "multi", "multi_read", "sync",
     "get_ephemerals", "get_all_children_number", "who_am_i", "add_watch", "remove_watches",
-    "check_watches", "get_config", "session_state", "on_state", "dispatch", NULL,
+    "check_watches", "get_config", "session_state", "on_state", "dispatch", "batch", NULL,
 };
 
 static int module_new(lua_State *L) {

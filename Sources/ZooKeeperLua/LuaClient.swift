@@ -18,6 +18,9 @@ final class LuaClient {
         let isReady: (_ news: [Mailbox.News], _ watchEvents: [WatchEvent]) -> Bool
         /// Builds the answer from the ticket's news (or at the deadline, with what there is).
         let finish: (_ news: [Mailbox.News], _ timedOut: Bool) -> Outcome
+        /// A batch: ready when every part is, answered by combining the parts' answers.
+        var parts: [Ticket] = []
+        var combine: (([Outcome]) -> Outcome)?
 
         init(id: UInt64, deadline: Int64, isReady: @escaping ([Mailbox.News], [WatchEvent]) -> Bool,
              finish: @escaping ([Mailbox.News], Bool) -> Outcome) {
@@ -82,7 +85,11 @@ final class LuaClient {
     /// Waits for a ticket: true when it is ready, false when a callback is due first.
     func wait(_ id: UInt64) -> Bool {
         guard let ticket = tickets[id] else { return true }
-        let ready = { (news: [UInt64: [Mailbox.News]], watchEvents: [WatchEvent]) in ticket.isReady(news[id] ?? [], watchEvents) }
+        let ready = { (news: [UInt64: [Mailbox.News]], watchEvents: [WatchEvent]) in
+            ticket.parts.isEmpty
+                ? ticket.isReady(news[id] ?? [], watchEvents)
+                : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
+        }
         guard let zk, !zk.state.isTerminal else {
             return !mailbox.wait(until: ticket.deadline, ready: ready)
         }
@@ -98,6 +105,7 @@ final class LuaClient {
 
     func finish(_ id: UInt64) -> Outcome {
         guard let ticket = tickets.removeValue(forKey: id) else { return .raise("resty.zookeeper: unknown call") }
+        if let combine = ticket.combine { return combine(ticket.parts.map { finish($0.id) }) }
         let news = mailbox.takeNews(id)
         let timedOut = !ticket.isReady(news, []) && monotonicNow() >= ticket.deadline
         return ticket.finish(news, timedOut)
@@ -128,7 +136,14 @@ final class LuaClient {
 
     /// Runs a method with ownership of the references its arguments carry: those it keeps stay
     /// owned, the rest are handed back at once.
+    /// Tickets of a batch that failed half way; their late answers are dropped from the mailbox.
+    var abandonedTickets: [(id: UInt64, deadline: Int64)] = []
+
     func perform(_ method: String, _ values: [LuaValue]) -> Outcome {
+        if !abandonedTickets.isEmpty {
+            let now = monotonicNow()
+            abandonedTickets.removeAll { !mailbox.takeNews($0.id).isEmpty || now > $0.deadline }
+        }
         let refs = values.flatMap(\.functionRefs)
         ownedRefs.formUnion(refs)
         keptRefs = []

@@ -134,6 +134,7 @@ extension LuaClient {
             keep(ref)
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
+        case "batch": return try batch(args)
         default:
             throw BadArgument(message: "resty.zookeeper: no method '\(method)'")
         }
@@ -378,6 +379,76 @@ extension LuaClient {
     }
 
     /// Runs due callbacks, waiting up to `ms` (default 0) for the first.
+    /// Methods a batch may contain: those answered by one request, without a watch.
+    private static let batchable: Set<String> = [
+        "exists", "get_data", "get_children", "delete", "create", "set_data", "stat", "get", "children",
+        "get_acl", "set_acl", "sync", "get_ephemerals", "get_all_children_number", "multi", "multi_read",
+    ]
+
+    /// Pipelining from one Lua thread: `batch{ {"exists", p1}, {"get_data", p2}, ... }` sends
+    /// every request at once and answers an array whose element i packs what call i would have
+    /// returned on its own (`{ n = count, ... }`).
+    private func batch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        guard let list = try args.table(0), let calls = list.arrayElements, !calls.isEmpty else {
+            throw args.bad(0, "a non-empty array of calls expected")
+        }
+        var started: [Ticket] = []
+        var slots: [Either] = []
+        for (index, call) in calls.enumerated() {
+            guard let elements = call.arrayElements, case let .string(nameBytes)? = elements.first else {
+                abandon(started)
+                throw args.bad(0, "call \(index + 1): { method, arguments... } expected")
+            }
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            guard Self.batchable.contains(name) else {
+                abandon(started)
+                throw args.bad(0, "call \(index + 1): \"\(name)\" cannot be batched")
+            }
+            let outcome: Outcome
+            do {
+                outcome = try self.call(name, LuaArguments(method: name, values: Array(elements.dropFirst())))
+            } catch {
+                abandon(started)
+                throw BadArgument(message: "\(error.message) (call \(index + 1) of batch)")
+            }
+            switch outcome {
+            case let .wait(ticket):
+                tickets[ticket.id] = nil  // answered through the batch
+                started.append(ticket)
+                slots.append(.ticket(started.count - 1))
+            case let .done(values): slots.append(.done(values))
+            case let .raise(message):
+                abandon(started)
+                throw BadArgument(message: "\(message) (call \(index + 1) of batch)")
+            }
+        }
+        let composite = makeTicket(deadline: started.map(\.deadline).max() ?? monotonicNow(), isReady: { _, _ in true }) { _, _ in .done([]) }
+        for part in started { tickets[part.id] = part }
+        composite.parts = started
+        composite.combine = { outcomes in
+            .done([.array(slots.map { slot -> LuaValue in
+                let values: [LuaValue]
+                switch slot {
+                case let .done(done): values = done
+                case let .ticket(index):
+                    if case let .done(answer) = outcomes[index] { values = answer } else { values = [.nil, .string("failed")] }
+                }
+                return .table([(.string("n"), .int(values.count))] + values.enumerated().map { (.number(Double($0.offset + 1)), $0.element) })
+            })])
+        }
+        return .wait(composite)
+    }
+
+    private enum Either {
+        case done([LuaValue])
+        case ticket(Int)
+    }
+
+    /// Requests of a batch that failed half way: their answers are dropped when they come.
+    private func abandon(_ started: [Ticket]) {
+        for ticket in started { abandonedTickets.append((ticket.id, ticket.deadline)) }
+    }
+
     /// Returns the number of callbacks run.
     private func dispatch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
         let wait = try args.integer(0, default: 0, range: 0...86_400_000)
