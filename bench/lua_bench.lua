@@ -75,6 +75,37 @@ local ops = {
     get = function() local d = client:get_data(path); return d ~= nil end,
     set = function() return client:set_data(set_path, value) ~= nil end,
 }
+-- Pipelined: client:batch keeps BENCH_WINDOW requests in flight from one Lua thread (whole
+-- batches, so the window drains before it refills; latency = the batch's send to completion).
+local pipelined = { pexists = "exists", pget = "get_data" }
+if pipelined[workload] then
+    local window = tonumber(os.getenv("BENCH_WINDOW") or "1000")
+    local calls = {}
+    for i = 1, window do calls[i] = { pipelined[workload], path } end
+    local now, lat, errors, done = util.now, {}, 0, 0
+    local c0 = util.cpu_snapshot()
+    local t0 = now()
+    while done < n and now() - t0 < limit do
+        local ts = now()
+        local results = client:batch(calls)
+        local us = (now() - ts) * 1e6
+        for i = 1, #results do
+            if results[i][1] == nil then errors = errors + 1 end
+            done = done + 1
+            lat[done] = us
+        end
+    end
+    local seconds = now() - t0
+    local cu, cs = util.cpu_delta(c0, util.cpu_snapshot())
+    table.sort(lat)
+    client:close()
+    util.emit(util.OPS_KEYS, {
+        client = name, workload = workload, ops = done, errors = errors, seconds = seconds, window = window,
+        p50_us = util.percentile(lat, 50), p99_us = util.percentile(lat, 99),
+        cpu_user_s = cu, cpu_sys_s = cs, max_rss_kb = util.status("VmHWM"),
+    })
+    os.exit(0)
+end
 if not ops[workload] then
     io.stderr:write("lua_bench: unsupported workload " .. workload .. "\n")
     os.exit(2)
