@@ -31,6 +31,8 @@ public final class DirectSession: @unchecked Sendable {
     private var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
+    /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
+    private var armedEvents: UInt32 = 0
 
     private var completions: [RequestID: Completion] = [:]
     private var requestWatchers: [RequestID: WatcherID] = [:]
@@ -107,6 +109,11 @@ public final class DirectSession: @unchecked Sendable {
     public func drive(until deadline: Int64, ready: () -> Bool) {
         pthread_mutex_lock(&lock)
         driving = true
+        // The caller reads the socket now: the poller must not wake for the replies.
+        if armedEvents != 0, fd >= 0 {
+            poller.arm(token, fd: fd, events: 0)
+            armedEvents = 0
+        }
         while !ready() {
             let now = monotonicMillis()
             if now >= deadline { break }
@@ -168,9 +175,10 @@ public final class DirectSession: @unchecked Sendable {
     // MARK: The poller's side
 
     func pollerReady(_ events: UInt32) {
-        guard pthread_mutex_trylock(&lock) == 0 else { return }  // a driver re-arms when done
+        pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        guard !driving else { return }
+        armedEvents = 0  // one-shot: delivering the event disarmed it
+        guard !driving else { return }  // the driver re-arms when it is done
         var revents: Int16 = 0
         if events & UInt32(ZKD_IN) != 0 { revents |= Int16(POLLIN) }
         if events & UInt32(ZKD_OUT) != 0 { revents |= Int16(POLLOUT) }
@@ -180,7 +188,7 @@ public final class DirectSession: @unchecked Sendable {
     }
 
     func pollerTick() {
-        guard pthread_mutex_trylock(&lock) == 0 else { return }
+        pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         guard !driving else { return }
         run(machine.tick(now: monotonicMillis()))
@@ -194,7 +202,9 @@ public final class DirectSession: @unchecked Sendable {
         var events = UInt32(ZKD_IN | ZKD_RDHUP)
         if outboxOffset < outbox.count { events |= UInt32(ZKD_OUT) }
         if connecting { events = UInt32(ZKD_OUT) }
+        guard events != armedEvents else { return }
         poller.arm(token, fd: fd, events: events)
+        armedEvents = events
     }
 
     // MARK: I/O (lock held)
@@ -253,6 +263,7 @@ public final class DirectSession: @unchecked Sendable {
     private func closeSocket() {
         if fd >= 0 { Glibc.close(fd) }  // closing also drops it from the poller's epoll set
         fd = -1
+        armedEvents = 0
         connecting = false
         outbox.removeAll()
         outboxOffset = 0
