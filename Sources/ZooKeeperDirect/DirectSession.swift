@@ -28,7 +28,8 @@ public final class DirectSession: @unchecked Sendable {
     private var connecting = false
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
-    private var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Reads go through a buffer on the reading thread's stack: idle sessions hold none.
+    private static let receiveSize = 64 * 1024
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
     /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
@@ -226,21 +227,21 @@ public final class DirectSession: @unchecked Sendable {
         if revents & Int16(POLLOUT) != 0 { flushOutbox() }
         guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, fd >= 0 else { return }
         let connection = fdConnection
-        while fd >= 0 {
-            let socket = fd
-            let n = receiveBuffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress!, $0.count, 0) }
-            if n > 0 {
-                let actions = receiveBuffer.withUnsafeBytes { machine.bytesReceived(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection: connection, now: now) }
-                run(actions)
-                if n < receiveBuffer.count { break }
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else {
-                closeSocket()
-                run(machine.connectionClosed(connection, now: now))
-                break
+        withUnsafeTemporaryAllocation(byteCount: Self.receiveSize, alignment: 16) { buffer in
+            while fd >= 0 {
+                let n = recv(fd, buffer.baseAddress!, buffer.count, 0)
+                if n > 0 {
+                    run(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now))
+                    if n < buffer.count { break }
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    break
+                } else {
+                    closeSocket()
+                    run(machine.connectionClosed(connection, now: now))
+                    break
+                }
             }
         }
     }
