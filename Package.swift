@@ -72,7 +72,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ZooKeeperClientTests",
-            dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            exclude: ["kazoo_peer.py"]
         ),
         .testTarget(
             name: "ZooKeeperIntegrationTests",
