@@ -18,22 +18,9 @@ public enum WatchKind: Hashable, Sendable, CaseIterable {
     case persistentRecursive
 }
 
-/// A watch event as the application sees it (client path).
-public struct WatchEvent: Hashable, Sendable {
-    /// What happened (or `.none` for a session state change).
-    public var type: EventType
-    /// The session state when it happened.
-    public var state: KeeperState
-    /// The node, as a client path (chroot removed).
-    public var path: String
-
-    /// An event.
-    public init(type: EventType, state: KeeperState, path: String) {
-        self.type = type
-        self.state = state
-        self.path = path
-    }
-}
+/// A watch event as the application sees it: the wire's WatcherEvent, with the path made a
+/// client path (chroot removed) by the session.
+public typealias WatchEvent = WatcherEvent
 
 /// Which watchers are registered on which paths. One-shot kinds are removed when they fire;
 /// a watcher registered several times on one path hears each event once.
