@@ -164,6 +164,16 @@ final class SessionDriver: @unchecked Sendable {
     private func connect(_ host: HostAddress, _ connection: ConnectionID) {
         logger.debug("zookeeper connecting", metadata: ["host": "\(host)"])
         let timeout = TimeAmount.milliseconds(machine.configuration.connectTimeout)
+        // Resolve here rather than through NIO's resolver, which runs on libdispatch: that does
+        // not survive a fork(), and a forked child (an nginx worker) could never connect.
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.makeAddressResolvingHost(host.host, port: host.port)
+        } catch {
+            logger.debug("zookeeper cannot resolve host", metadata: ["host": "\(host)", "error": "\(error)"])
+            eventLoop.execute { self.run(self.machine.connectionFailed(connection, now: monotonicMillis())) }
+            return
+        }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -172,7 +182,7 @@ final class SessionDriver: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(SessionChannelHandler(driver: self, connection: connection))
                 }
             }
-            .connect(host: host.host, port: host.port)
+            .connect(to: address)
             .whenComplete { result in
                 switch result {
                 case let .success(channel):
