@@ -34,6 +34,8 @@ public final class DirectSession: @unchecked Sendable {
     private var driving = false
     /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
     private var armedEvents: UInt32 = 0
+    /// A caller submitted and is about to drive: the socket is left to it, not the poller.
+    private var callerWillDrive = false
 
     private var completions: [RequestID: Completion] = [:]
     private var requestWatchers: [RequestID: WatcherID] = [:]
@@ -87,10 +89,16 @@ public final class DirectSession: @unchecked Sendable {
     }
 
     /// Submits an operation; `completion` runs (with the session locked) in whichever thread
-    /// drives the session when the answer arrives.
+    /// drives the session when the answer arrives. With `thenDrive`, the caller promises to
+    /// call `drive` next: the poller stops watching the socket now, so a quick reply does not
+    /// wake it (should the caller not drive, the poller's next timer takes the socket back).
     public func submit(_ operation: Operation, watch: WatchHandler? = nil, persistent: Bool = false, timeout: Int64,
-                       completion: @escaping Completion) {
+                       thenDrive: Bool = false, completion: @escaping Completion) {
         locked {
+            if thenDrive {
+                callerWillDrive = true
+                disarmPoller()
+            }
             var watcher: WatcherID?
             if let watch {
                 let id = takeHandlerID()
@@ -110,11 +118,9 @@ public final class DirectSession: @unchecked Sendable {
     public func drive(until deadline: Int64, ready: () -> Bool) {
         pthread_mutex_lock(&lock)
         driving = true
+        callerWillDrive = false
         // The caller reads the socket now: the poller must not wake for the replies.
-        if armedEvents != 0, fd >= 0 {
-            poller.arm(token, fd: fd, events: 0)
-            armedEvents = 0
-        }
+        disarmPoller()
         while !ready() {
             let now = monotonicMillis()
             if now >= deadline { break }
@@ -192,14 +198,21 @@ public final class DirectSession: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         guard !driving else { return }
+        callerWillDrive = false  // a caller that promised to drive and did not: take over
         run(machine.tick(now: monotonicMillis()))
         armPoller()
+    }
+
+    private func disarmPoller() {
+        guard armedEvents != 0, fd >= 0 else { return }
+        poller.arm(token, fd: fd, events: 0)
+        armedEvents = 0
     }
 
     /// Hands the socket and the timers to the poller (while nobody drives).
     private func armPoller() {
         poller.schedule(token, at: machine.state.isTerminal ? nil : machine.nextDeadline())
-        guard !driving, fd >= 0 else { return }
+        guard !driving, !callerWillDrive, fd >= 0 else { return }
         var events = UInt32(ZKD_IN | ZKD_RDHUP)
         if outboxOffset < outbox.count { events |= UInt32(ZKD_OUT) }
         if connecting { events = UInt32(ZKD_OUT) }

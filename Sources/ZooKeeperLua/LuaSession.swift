@@ -30,7 +30,8 @@ final class LuaSession {
 
     func submit(_ operation: Operation, watch: DirectSession.WatchHandler? = nil, persistent: Bool = false, timeout: Duration,
                 completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {
-        direct.submit(operation, watch: watch, persistent: persistent, timeout: timeout.millis, completion: completion)
+        // The Lua client always waits (drives) right after it submits.
+        direct.submit(operation, watch: watch, persistent: persistent, timeout: timeout.millis, thenDrive: true, completion: completion)
     }
 
     func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> SessionObservation {
