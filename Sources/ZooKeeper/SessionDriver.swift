@@ -9,19 +9,15 @@ import ZooKeeperSession
 /// machine sends, feeds it what arrives and the time, and delivers its completions and events.
 /// Every member is touched on `eventLoop` only.
 final class SessionDriver: @unchecked Sendable {
-    typealias Completion = @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
-    typealias WatchHandler = @Sendable (WatchEvent) -> Void
-    typealias StateHandler = @Sendable (SessionEvent) -> Void
+    typealias Completion = SessionListeners.Completion
+    typealias WatchHandler = SessionListeners.WatchHandler
+    typealias StateHandler = SessionListeners.StateHandler
 
     let eventLoop: EventLoop
     private var machine: SessionStateMachine
     private let logger: Logger
     private var channels: [ConnectionID: Channel] = [:]
-    private var completions: [RequestID: Completion] = [:]
-    private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
-    private var stateHandlers: [UInt64: StateHandler] = [:]
-    /// The watcher of each request that carries one, to drop it if the request fails.
-    private var requestWatchers: [RequestID: WatcherID] = [:]
+    private var listeners = SessionListeners()
     private static let handlerIDs = NIOLockedValueBox<UInt64>(1)
     private var tickTask: Scheduled<Void>?
     private var tickAt: Int64?
@@ -46,12 +42,11 @@ final class SessionDriver: @unchecked Sendable {
             var watcher: WatcherID?
             if let watch {
                 let id = driver.takeHandlerID()
-                driver.watchHandlers[id] = (watch, persistent)
+                driver.listeners.addWatch(watch, persistent: persistent, id: id)
                 watcher = id
             }
             let (id, actions) = driver.machine.submit(operation, watcher: watcher, timeout: timeout, now: monotonicMillis())
-            driver.completions[id] = completion
-            if let watcher { driver.requestWatchers[id] = watcher }
+            driver.listeners.expect(id, watcher: watcher, completion: completion)
             driver.run(actions)
         }
     }
@@ -62,20 +57,19 @@ final class SessionDriver: @unchecked Sendable {
             if driver.machine.state == .closed || driver.machine.state.isTerminal {
                 done()
             } else {
-                let id = driver.takeHandlerID()
-                driver.stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
+                driver.listeners.whenEnded(id: driver.takeHandlerID(), done)
             }
         }
     }
 
     func addStateHandler(_ handler: @escaping StateHandler) -> UInt64 {
         let id = takeHandlerID()
-        onLoop { $0.stateHandlers[id] = handler }
+        onLoop { $0.listeners.addState(handler, id: id) }
         return id
     }
 
     func removeStateHandler(_ id: UInt64) {
-        onLoop { $0.stateHandlers[id] = nil }
+        onLoop { $0.listeners.removeState(id) }
     }
 
     private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> Void) {
@@ -121,43 +115,24 @@ final class SessionDriver: @unchecked Sendable {
                 channel.writeAndFlush(buffer, promise: nil)
             case let .closeConnection(connection):
                 channels.removeValue(forKey: connection)?.close(promise: nil)
-            case let .complete(id, result):
-                // A watch whose request failed was never registered (exists on a missing node
-                // succeeds with nil, so its exists watch stays).
-                if let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
-                    watchHandlers[watcher] = nil
+            case let .sessionEvent(event, _):
+                logSessionEvent(event)
+                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
+                if machine.state.isTerminal {
+                    tickTask?.cancel()
+                    tickTask = nil
                 }
-                completions.removeValue(forKey: id)?(result)
-            case let .watchEvent(event, watchers):
-                deliver(event, to: watchers)
-            case let .sessionEvent(event, watchers):
-                sessionChanged(event, watchers: watchers)
+            case .complete, .watchEvent:
+                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
             }
         }
         scheduleTick()
     }
 
-    private func deliver(_ event: WatchEvent, to watchers: Set<WatcherID>) {
-        for id in watchers.sorted() {
-            guard let entry = watchHandlers[id] else { continue }
-            let removed = [.dataWatchRemoved, .childWatchRemoved, .persistentWatchRemoved].contains(event.type)
-            if !entry.persistent || removed { watchHandlers[id] = nil }
-            entry.handler(event)
-        }
-    }
-
-    private func sessionChanged(_ event: SessionEvent, watchers: Set<WatcherID>) {
+    private func logSessionEvent(_ event: SessionEvent) {
         switch event {
         case .expired, .authFailed: logger.notice("zookeeper session \(event)", metadata: ["session": "\(SessionId.hex(machine.sessionId))"])
         default: logger.debug("zookeeper session \(event)", metadata: ["host": "\(machine.currentHost.map { "\($0)" } ?? "-")", "session": "\(SessionId.hex(machine.sessionId))"])
-        }
-        let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
-        for id in watchers.sorted() { watchHandlers[id]?.handler(stateEvent) }
-        for handler in stateHandlers.values { handler(event) }
-        if machine.state.isTerminal {
-            watchHandlers.removeAll()
-            tickTask?.cancel()
-            tickTask = nil
         }
     }
 

@@ -12,11 +12,11 @@ import ZooKeeperSession
 /// must only hand their news on (never call back into the session).
 public final class DirectSession: @unchecked Sendable {
     /// Hears a request's result (with the session locked).
-    public typealias Completion = @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
+    public typealias Completion = SessionListeners.Completion
     /// Hears a watch's events (with the session locked).
-    public typealias WatchHandler = @Sendable (WatchEvent) -> Void
+    public typealias WatchHandler = SessionListeners.WatchHandler
     /// Hears session state changes (with the session locked).
-    public typealias StateHandler = @Sendable (SessionEvent) -> Void
+    public typealias StateHandler = SessionListeners.StateHandler
 
     private var lock = pthread_mutex_t()
     private var machine: SessionStateMachine
@@ -37,10 +37,7 @@ public final class DirectSession: @unchecked Sendable {
     /// A caller submitted and is about to drive: the socket is left to it, not the poller.
     private var callerWillDrive = false
 
-    private var completions: [RequestID: Completion] = [:]
-    private var requestWatchers: [RequestID: WatcherID] = [:]
-    private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
-    private var stateHandlers: [UInt64: StateHandler] = [:]
+    private var listeners = SessionListeners()
     private var nextHandlerID: UInt64 = 1
 
     /// A session that starts connecting with `start()`.
@@ -102,12 +99,11 @@ public final class DirectSession: @unchecked Sendable {
             var watcher: WatcherID?
             if let watch {
                 let id = takeHandlerID()
-                watchHandlers[id] = (watch, persistent)
+                listeners.addWatch(watch, persistent: persistent, id: id)
                 watcher = id
             }
             let (id, actions) = machine.submit(operation, watcher: watcher, timeout: timeout, now: monotonicMillis())
-            completions[id] = completion
-            if let watcher { requestWatchers[id] = watcher }
+            listeners.expect(id, watcher: watcher, completion: completion)
             run(actions)
         }
     }
@@ -153,8 +149,7 @@ public final class DirectSession: @unchecked Sendable {
                 done()
                 return
             }
-            let id = takeHandlerID()
-            stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
+            listeners.whenEnded(id: takeHandlerID(), done)
             run(machine.close(now: monotonicMillis(), timeout: timeout))
         }
     }
@@ -164,14 +159,14 @@ public final class DirectSession: @unchecked Sendable {
     public func onStateChange(_ handler: @escaping StateHandler) -> UInt64 {
         locked {
             let id = takeHandlerID()
-            stateHandlers[id] = handler
+            listeners.addState(handler, id: id)
             return id
         }
     }
 
     /// Stops calling a state handler.
     public func removeStateHandler(_ id: UInt64) {
-        locked { stateHandlers[id] = nil }
+        locked { listeners.removeState(id) }
     }
 
     private func takeHandlerID() -> UInt64 {
@@ -301,26 +296,9 @@ public final class DirectSession: @unchecked Sendable {
                 flushOutbox()
             case let .closeConnection(connection):
                 if connection == fdConnection { closeSocket() }
-            case let .complete(id, result):
-                if let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
-                    watchHandlers[watcher] = nil
-                }
-                completions.removeValue(forKey: id)?(result)
-            case let .watchEvent(event, watchers):
-                for id in watchers.sorted() {
-                    guard let entry = watchHandlers[id] else { continue }
-                    let removed = [.dataWatchRemoved, .childWatchRemoved, .persistentWatchRemoved].contains(event.type)
-                    if !entry.persistent || removed { watchHandlers[id] = nil }
-                    entry.handler(event)
-                }
-            case let .sessionEvent(event, watchers):
-                let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
-                for id in watchers.sorted() { watchHandlers[id]?.handler(stateEvent) }
-                for handler in stateHandlers.values { handler(event) }
-                if machine.state.isTerminal {
-                    watchHandlers.removeAll()
-                    poller.unregister(token)
-                }
+            case .complete, .watchEvent, .sessionEvent:
+                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
+                if case .sessionEvent = action, machine.state.isTerminal { poller.unregister(token) }
             }
         }
         if !driving { armPoller() }

@@ -1,0 +1,77 @@
+/// Who hears what a session's actions announce: request completions, watch events and state
+/// changes. Both drivers keep one and hand it every action; the I/O actions are theirs.
+/// It returns the calls to make instead of making them, so that a handler may call back into
+/// its session (submit, close) once the bookkeeping is done.
+public struct SessionListeners: Sendable {
+    /// Hears a request's result.
+    public typealias Completion = @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
+    /// Hears a watch's events (and, when the session ends, a `.none` event with its state).
+    public typealias WatchHandler = @Sendable (WatchEvent) -> Void
+    /// Hears session state changes.
+    public typealias StateHandler = @Sendable (SessionEvent) -> Void
+
+    private var completions: [RequestID: Completion] = [:]
+    /// The watcher of each request that carries one, to drop it if the request fails.
+    private var requestWatchers: [RequestID: WatcherID] = [:]
+    private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
+    private var stateHandlers: [UInt64: StateHandler] = [:]
+
+    public init() {}
+
+    /// Keeps a watch handler under `id`, the watcher to submit its request with. Persistent
+    /// ones stay after firing (addWatch) until removed or the session ends.
+    public mutating func addWatch(_ handler: @escaping WatchHandler, persistent: Bool, id: WatcherID) {
+        watchHandlers[id] = (handler, persistent)
+    }
+
+    /// Waits for `request`'s completion; `watcher` is the watch it may leave.
+    public mutating func expect(_ request: RequestID, watcher: WatcherID?, completion: @escaping Completion) {
+        completions[request] = completion
+        if let watcher { requestWatchers[request] = watcher }
+    }
+
+    public mutating func addState(_ handler: @escaping StateHandler, id: UInt64) {
+        stateHandlers[id] = handler
+    }
+
+    public mutating func removeState(_ id: UInt64) {
+        stateHandlers[id] = nil
+    }
+
+    /// Calls `done` once the session has ended (closed, expired or auth failed).
+    public mutating func whenEnded(id: UInt64, _ done: @escaping @Sendable () -> Void) {
+        stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
+    }
+
+    /// The handler calls `action` asks for, in order, to make after this returns; none for the
+    /// I/O actions. `sessionEnded`: the session is terminal, so every watch handler goes.
+    public mutating func calls(for action: SessionAction, sessionEnded: Bool) -> [() -> Void] {
+        switch action {
+        case let .complete(id, result):
+            // A watch whose request failed was never registered (exists on a missing node
+            // succeeds with nil, so its exists watch stays).
+            if let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
+                watchHandlers[watcher] = nil
+            }
+            guard let completion = completions.removeValue(forKey: id) else { return [] }
+            return [{ completion(result) }]
+        case let .watchEvent(event, watchers):
+            let removal = [.dataWatchRemoved, .childWatchRemoved, .persistentWatchRemoved].contains(event.type)
+            return watchers.sorted().compactMap { id -> (() -> Void)? in
+                guard let entry = watchHandlers[id] else { return nil }
+                if !entry.persistent || removal { watchHandlers[id] = nil }
+                return { entry.handler(event) }
+            }
+        case let .sessionEvent(event, watchers):
+            let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
+            var calls: [() -> Void] = watchers.sorted().compactMap { id in
+                watchHandlers[id].map { entry in { entry.handler(stateEvent) } }
+            }
+            calls += stateHandlers.values.map { handler in { handler(event) } }
+            if sessionEnded { watchHandlers.removeAll() }
+            return calls
+        case .connect, .send, .closeConnection:
+            return []
+        }
+    }
+}
