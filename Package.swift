@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "ZooKeeperLua",
-            dependencies: ["ZooKeeper", "ZooKeeperDirect", "CZooKeeperLua", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ZooKeeperDirect", "CZooKeeperLua"]
         ),
 
         // Benchmarks the Swift API (bench/run.sh compares it with the peers); not part of the tests.

@@ -12,7 +12,6 @@ final class SessionSnapshot: Sendable {
         var lastZxid: Int64 = 0
         var host: HostAddress?
         var connectResponse: ConnectResponse?
-        var requestCount: UInt64 = 0
     }
 
     private let box = NIOLockedValueBox(Facts())

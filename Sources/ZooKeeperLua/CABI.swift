@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 // The C ABI of zookeeper_lua.h. Only C types cross it; no Lua function is called from here, so
 // no Lua error can unwind a Swift frame. Every entry point is total: a malformed argument

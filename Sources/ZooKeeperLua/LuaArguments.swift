@@ -1,4 +1,5 @@
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// A caller mistake, raised in Lua as `bad argument #n to 'method' (...)`.
 struct BadArgument: Error {

@@ -1,4 +1,5 @@
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// One resty.zookeeper client object. Everything here runs on the Lua thread that owns the
 /// client, except the closures handed to the ZooKeeper client, which only post to the mailbox.
@@ -112,7 +113,7 @@ final class LuaClient {
     }
 
     /// Submits an operation; the ticket is ready when it is answered.
-    func submit(_ operation: Operation, watch: WatchCallback? = nil, persistent: Bool = false,
+    func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false,
                 format: @escaping (Result<OperationResult, ZooKeeperError>) -> Outcome) -> Outcome {
         guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
         requestCount += 1
@@ -174,7 +175,7 @@ final class LuaClient {
 
     /// A watch callback that posts its events for the Lua thread; one-shot ones are the last
     /// call, persistent ones end with their removal or the session's end.
-    func watchCallback(ref: Int32, persistent: Bool) -> WatchCallback {
+    func watchCallback(ref: Int32, persistent: Bool) -> SessionListeners.WatchHandler {
         let mailbox = self.mailbox
         return { event in
             let ends = !persistent || event.type == .persistentWatchRemoved || event.type == .none

@@ -1,4 +1,5 @@
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// Conversions between ZooKeeper values and Lua values, and the contract's error strings.
 enum LuaFormat {

@@ -1,4 +1,5 @@
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// The client's methods: each checks its arguments, starts its operation, and formats the
 /// answer as the contract (or, beyond it, `res, err, code`) wants it.
@@ -230,7 +231,7 @@ extension LuaClient {
         let path = try args.string(0)
         let kind = try args.optionalString(1) ?? "exists"
         let mailbox = self.mailbox
-        let notify: WatchCallback = { event in if event.type != .none || event.state != .closed { mailbox.post(watchEvent: event) } }
+        let notify: SessionListeners.WatchHandler = { event in if event.type != .none || event.state != .closed { mailbox.post(watchEvent: event) } }
         let operation: Operation
         switch kind {
         case "exists": operation = .exists(path: path, watch: true)
@@ -300,8 +301,8 @@ extension LuaClient {
 
     // MARK: Beyond the contract
 
-    /// A one-shot watch callback at `index`, if given: the WatchCallback and its reference.
-    private func oneShotWatch(_ args: LuaArguments, _ index: Int) throws(BadArgument) -> (WatchCallback?, Int32?) {
+    /// A one-shot watch callback at `index`, if given: the SessionListeners.WatchHandler and its reference.
+    private func oneShotWatch(_ args: LuaArguments, _ index: Int) throws(BadArgument) -> (SessionListeners.WatchHandler?, Int32?) {
         guard let ref = try args.function(index) else { return (nil, nil) }
         keep(ref)
         return (watchCallback(ref: ref, persistent: false), ref)

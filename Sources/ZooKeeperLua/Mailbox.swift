@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// Where the I/O thread leaves news for the Lua thread: answers to tickets, callbacks to run,
 /// events for the contract's blocking watch(). The Lua thread waits on it; nothing here touches

@@ -1,4 +1,5 @@
-import ZooKeeper
+import ZooKeeperProtocol
+import ZooKeeperSession
 
 /// Module-level functions (no client): digest ids and ACL entries.
 enum ModuleHelpers {
