@@ -304,3 +304,5 @@ public final class DirectSession: @unchecked Sendable {
         if !driving { armPoller() }
     }
 }
+
+extension DirectSession: DrivenSession {}

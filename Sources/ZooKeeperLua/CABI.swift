@@ -76,7 +76,6 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     var connectString = "127.0.0.1:2181"
     var timeout: Int64 = 3_000
     var sessionTimeout: Int64 = 30_000
-    var debug = false
     switch table["connect_string"] {
     case .nil: break
     case let .string(bytes): connectString = String(decoding: bytes, as: UTF8.self)
@@ -90,12 +89,17 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
         default: return fail("\(name) must be a positive number of milliseconds")
         }
     }
-    switch table["debug"] {
-    case .nil: break
-    case let .boolean(b): debug = b
-    default: return fail("debug must be a boolean")
+    var flags = (debug: false, hosted: false, shared: false)
+    for (name, target) in [("debug", 0), ("_hosted", 1), ("_shared", 2)] {
+        switch table[name] {
+        case .nil: continue
+        case let .boolean(b):
+            if target == 0 { flags.debug = b } else if target == 1 { flags.hosted = b } else { flags.shared = b }
+        default: return fail("\(name) must be a boolean")
+        }
     }
-    let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: debug)
+    let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: flags.debug,
+                        hostedIO: flags.hosted, shared: flags.shared)
     return Unmanaged.passRetained(lua).toOpaque()
 }
 
@@ -170,4 +174,62 @@ public func zkl_release(_ pointer: UnsafeMutableRawPointer?) {
 public func zkl_free(_ pointer: UnsafeMutableRawPointer?) {
     guard let pointer else { return }
     Unmanaged<LuaClient>.fromOpaque(pointer).release()
+}
+
+// MARK: The cosocket driver's entry points (clients made with `_hosted`: Lua moves the bytes)
+
+@_cdecl("zkl_check")
+public func zkl_check(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int32 {
+    guard let pointer else { return LuaClient.Readiness.ready.rawValue }
+    return client(pointer).check(ticket).rawValue
+}
+
+@_cdecl("zkl_io_next")
+public func zkl_io_next(_ pointer: UnsafeMutableRawPointer?, _ link: UnsafeMutablePointer<UInt64>,
+                        _ bytes: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ length: UnsafeMutablePointer<Int>,
+                        _ port: UnsafeMutablePointer<Int32>) -> Int32 {
+    guard let pointer else { return 0 }
+    let lua = client(pointer)
+    func publish(_ data: [UInt8]) {
+        lua.ioBytes = data
+        lua.ioBytes.withUnsafeBufferPointer { bytes.pointee = $0.baseAddress }
+        length.pointee = lua.ioBytes.count
+    }
+    switch lua.io.nextCommand() {
+    case nil: return 0
+    case let .connect(id, host, number)?:
+        link.pointee = id
+        port.pointee = Int32(clamping: number)
+        publish(Array(host.utf8))
+        return 1
+    case let .send(id, data)?:
+        link.pointee = id
+        publish(data)
+        return 2
+    case let .close(id)?:
+        link.pointee = id
+        return 3
+    }
+}
+
+@_cdecl("zkl_io_report")
+public func zkl_io_report(_ pointer: UnsafeMutableRawPointer?, _ kind: Int32, _ link: UInt64,
+                          _ bytes: UnsafePointer<UInt8>?, _ length: Int) {
+    guard let pointer, let report = HostedIO.Report(rawValue: kind) else { return }
+    client(pointer).io.report(report, link: link, bytes: UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : length))
+}
+
+@_cdecl("zkl_io_tick")
+public func zkl_io_tick(_ pointer: UnsafeMutableRawPointer?) {
+    guard let pointer else { return }
+    client(pointer).io.tick()
+}
+
+@_cdecl("zkl_io_wait_ms")
+public func zkl_io_wait_ms(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int64 {
+    guard let pointer else { return -1 }
+    let lua = client(pointer)
+    let due = [lua.io.nextDeadline, ticket == 0 ? nil : lua.deadline(of: ticket)].compactMap { $0 }.min()
+    guard let due else { return -1 }
+    return max(0, due - monotonicNow())
 }

@@ -37,11 +37,18 @@ final class LuaClient {
     var timeoutMillis: Int64
     var sessionTimeoutMillis: Int64
     var debug: Bool
+    /// Lua moves the bytes (on nginx cosockets): nothing here may block.
+    let hostedIO: Bool
+    /// Shared by many requests (nginx's per-worker client): a watch() waits for its own watch's
+    /// event, not the session's next one.
+    let shared: Bool
+    /// The hosted sessions' I/O, for the Lua driver.
+    let io = HostedIO()
 
     var zk: LuaSession?
     /// Whether close() ended the last session (session_state() then says "closed").
     var closedByUser = false
-    let mailbox = Mailbox()
+    let mailbox: Mailbox
     var tickets: [UInt64: Ticket] = [:]
     private var nextTicket: UInt64 = 1
     /// Registry references the core holds, and those to hand back.
@@ -59,10 +66,15 @@ final class LuaClient {
 
     /// Kept alive for the glue until the next call: the last reply and the last event.
     var reply: [UInt8] = []
+    var ioBytes: [UInt8] = []
     var eventArguments: [UInt8] = []
     var logLine: [CChar] = []
 
-    init(connectString: String, timeoutMillis: Int64, sessionTimeoutMillis: Int64, debug: Bool) {
+    init(connectString: String, timeoutMillis: Int64, sessionTimeoutMillis: Int64, debug: Bool,
+         hostedIO: Bool = false, shared: Bool = false) {
+        self.hostedIO = hostedIO
+        self.shared = shared
+        mailbox = Mailbox(blocking: !hostedIO)
         self.connectString = connectString
         self.timeoutMillis = timeoutMillis
         self.sessionTimeoutMillis = sessionTimeoutMillis
@@ -86,11 +98,8 @@ final class LuaClient {
     /// Waits for a ticket: true when it is ready, false when a callback is due first.
     func wait(_ id: UInt64) -> Bool {
         guard let ticket = tickets[id] else { return true }
-        let ready = { (news: [UInt64: [Mailbox.News]], watchEvents: [WatchEvent]) in
-            ticket.parts.isEmpty
-                ? ticket.isReady(news[id] ?? [], watchEvents)
-                : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
-        }
+        let ready = readiness(of: ticket)
+        if hostedIO { return check(id) != .callbackDue }  // never blocks: Lua drives
         guard let zk, !zk.state.isTerminal else {
             return !mailbox.wait(until: ticket.deadline, ready: ready)
         }
@@ -103,6 +112,32 @@ final class LuaClient {
         }
         return !callbackDue
     }
+
+    private func readiness(of ticket: Ticket) -> ([UInt64: [Mailbox.News]], [WatchEvent]) -> Bool {
+        { news, watchEvents in
+            ticket.parts.isEmpty
+                ? ticket.isReady(news[ticket.id] ?? [], watchEvents)
+                : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
+        }
+    }
+
+    enum Readiness: Int32 {
+        case pending = 0, ready = 1, callbackDue = 2
+    }
+
+    /// Looks at a ticket without waiting (for the cosocket driver): answered or past its
+    /// deadline, or a callback due first, or neither.
+    /// Ticket 0 asks only whether a callback is due.
+    func check(_ id: UInt64) -> Readiness {
+        let ticket = tickets[id]
+        if ticket == nil && id != 0 { return .ready }
+        let state = mailbox.check(ready: ticket.map(readiness(of:)) ?? { _, _ in false })
+        if let ticket, state.ready || monotonicNow() >= ticket.deadline { return .ready }
+        return state.callbackDue ? .callbackDue : .pending
+    }
+
+    /// The deadline of a ticket (monotonic ms), if it is known.
+    func deadline(of id: UInt64) -> Int64? { tickets[id]?.deadline }
 
     func finish(_ id: UInt64) -> Outcome {
         guard let ticket = tickets.removeValue(forKey: id) else { return .raise("resty.zookeeper: unknown call") }

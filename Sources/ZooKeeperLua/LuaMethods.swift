@@ -156,12 +156,13 @@ extension LuaClient {
         do {
             client = try LuaSession(
                 connectString: connectString, sessionTimeout: sessionTimeoutMillis,
-                connectTimeout: max(500, timeoutMillis / Int64(hosts)))
+                connectTimeout: max(500, timeoutMillis / Int64(hosts)), hostedIO: hostedIO)
         } catch {
             return .done([.nil, .string("connect failed: \(error.message)")])
         }
         zk?.beginClose()
         zk = client
+        if let hosted = client.hosted { io.adopt(hosted) }
         closedByUser = false
         let mailbox = self.mailbox
         let statesBefore = mailbox.stateCount()
@@ -231,7 +232,16 @@ extension LuaClient {
         let path = try args.string(0)
         let kind = try args.optionalString(1) ?? "exists"
         let mailbox = self.mailbox
-        let notify: SessionListeners.WatchHandler = { event in if event.type != .none || event.state != .closed { mailbox.post(watchEvent: event) } }
+        let ownEvents = shared
+        let ticketBox = TicketBox()
+        let notify: SessionListeners.WatchHandler = { event in
+            guard event.type != .none || event.state != .closed else { return }
+            if !ownEvents {
+                mailbox.post(watchEvent: event)
+            } else if ticketBox.id != 0 {  // a watch() that gave up is not answered any more
+                mailbox.post(.watchEvent(event), ticket: ticketBox.id)
+            }
+        }
         let operation: Operation
         switch kind {
         case "exists": operation = .exists(path: path, watch: true)
@@ -240,18 +250,23 @@ extension LuaClient {
         default: return .done([.nil, .string("invalid watch kind: \(kind)")])
         }
         guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
-        while mailbox.takeWatchEvent() != nil {}  // only events after this call count
+        if !ownEvents { while mailbox.takeWatchEvent() != nil {} }  // only events after this call count
         requestCount += 1
         let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, events in
             guard case let .operation(result)? = news.first else { return false }
             if case .failure = result { return true }
-            return !events.isEmpty
+            return ownEvents ? news.count > 1 : !events.isEmpty
         }) { news, _ in
+            ticketBox.id = 0
             if case let .operation(.failure(error))? = news.first { return LuaFormat.contractFailure(error) }
-            guard let event = mailbox.takeWatchEvent() else { return .done([.nil, .string("timeout")]) }
+            let event = ownEvents
+                ? news.lazy.compactMap { if case let .watchEvent(event) = $0 { event } else { nil } }.first
+                : mailbox.takeWatchEvent()
+            guard let event else { return .done([.nil, .string("timeout")]) }
             return .done([LuaFormat.event(event)])
         }
         let id = ticket.id
+        ticketBox.id = id
         zk.submit(operation, watch: notify, timeout: .milliseconds(timeoutMillis)) { result in
             mailbox.post(.operation(result), ticket: id)
         }
@@ -459,6 +474,11 @@ extension LuaClient {
         }
         return .wait(ticket)
     }
+}
+
+/// The ticket a watch's events go to, known once the ticket exists.
+private final class TicketBox: @unchecked Sendable {
+    var id: UInt64 = 0
 }
 
 /// Holds a state observation for the closure that ends it.

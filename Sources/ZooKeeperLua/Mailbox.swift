@@ -12,6 +12,8 @@ final class Mailbox: @unchecked Sendable {
     enum News: Sendable {
         case operation(Result<OperationResult, ZooKeeperError>)
         case session(SessionEvent)
+        /// The event of a watch() on a shared client (which hears only its own watch).
+        case watchEvent(WatchEvent)
     }
 
     /// A callback to run on the Lua thread.
@@ -38,7 +40,12 @@ final class Mailbox: @unchecked Sendable {
     static let callbackLimit = 100_000
     private(set) var droppedCallbacks = 0
 
-    init() {
+    /// Whether waits may block (false when Lua drives the I/O: everything is posted by the
+    /// thread that would wait, so there is nothing to wait for).
+    let blocking: Bool
+
+    init(blocking: Bool = true) {
+        self.blocking = blocking
         pthread_mutex_init(&mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -129,7 +136,7 @@ final class Mailbox: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while !stateLog.contains(where: { $0.number > count && matches($0.event) }) {
-            if monotonicNow() >= deadline { return }
+            if !blocking || monotonicNow() >= deadline { return }
             var until = timespec(tv_sec: Int(deadline / 1000), tv_nsec: Int(deadline % 1000) * 1_000_000)
             pthread_cond_timedwait(&condition, &mutex, &until)
         }

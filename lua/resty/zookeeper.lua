@@ -1,7 +1,9 @@
 -- resty.zookeeper: a ZooKeeper client whose core is native (Swift). This shim only finds and
 -- loads the native library, next to the lua/ directory it lives in, so that nothing but
 -- LUA_PATH (or nginx's lua_package_path) is needed. `require("zookeeper")` and
--- `require("zk_connection")` return the same module.
+-- `require("zk_connection")` return the same module. Inside nginx (ngx.get_phase exists) the
+-- module's clients move their bytes on cosockets, so that no call blocks a worker
+-- (resty/zookeeper/cosocket.lua); elsewhere the native core does its own socket I/O.
 local function here()
     local source = debug.getinfo(1, "S").source
     return (source:sub(1, 1) == "@" and source:sub(2) or source):match("^(.*)/[^/]*$") or "."
@@ -21,7 +23,11 @@ for _, path in ipairs(candidates) do
         file:close()
         local open, err = package.loadlib(path, "luaopen_resty_zookeeper_native")
         if open then
-            return open()
+            local native = open()
+            if type(ngx) == "table" and type(ngx.get_phase) == "function" and ngx.socket and ngx.socket.tcp then
+                return require("resty.zookeeper.cosocket")(native)
+            end
+            return native
         end
         errors[#errors + 1] = path .. ": " .. tostring(err)
     end

@@ -63,4 +63,30 @@ void zkl_release(void *client);
 /* Frees the client (after zkl_release). */
 void zkl_free(void *client);
 
+/* ---- the cosocket driver (clients made with `_hosted = true`: Lua moves the bytes) ---------- */
+
+/* What zkl_check sees, without waiting: ZKL_READY (answered, or past its deadline), ZKL_EVENT
+ * (a callback is due first), or 0 (neither). */
+int32_t zkl_check(void *client, uint64_t ticket);
+
+/* What the driver must do next with a link (one connection): */
+enum {
+    ZKL_IO_NONE = 0,
+    ZKL_IO_CONNECT = 1, /* open a link to host (bytes) and *port */
+    ZKL_IO_SEND = 2,    /* write bytes on the link */
+    ZKL_IO_CLOSE = 3,   /* close the link; report nothing more about it */
+};
+int32_t zkl_io_next(void *client, uint64_t *link, const uint8_t **bytes, size_t *length, int32_t *port);
+
+/* What happened to a link: */
+enum { ZKL_IO_ESTABLISHED = 1, ZKL_IO_FAILED = 2, ZKL_IO_CLOSED = 3, ZKL_IO_RECEIVED = 4 };
+void zkl_io_report(void *client, int32_t kind, uint64_t link, const uint8_t *bytes, size_t length);
+
+/* Time passed: pings, timeouts, reconnect pauses are due when zkl_io_wait_ms says. */
+void zkl_io_tick(void *client);
+
+/* Milliseconds until the sessions' next timer or the ticket's deadline (ticket 0: timers
+ * only); -1 when nothing is due. */
+int64_t zkl_io_wait_ms(void *client, uint64_t ticket);
+
 #endif
