@@ -1,0 +1,227 @@
+-- resty.zookeeper.discovery: service discovery for OpenResty on a worker's shared client.
+--
+--   mirror{ client =, path =, dict = [, data = true] }
+--       keeps the children of `path` (and their data) in the lua_shared_dict `dict`, updated
+--       from a persistent recursive watch, so that any request of any worker reads them with no
+--       ZooKeeper round trip: members(dict, path).
+--   register{ client =, path =, data = }
+--       keeps an ephemeral node at `path` for this server: made again after a session expiry
+--       (a new session) or after someone deletes it.
+--
+-- Both run in timers of their own (call them from init_worker_by_lua, typically in one worker:
+-- `if ngx.worker.id() == 0`); ZooKeeper callbacks only wake those timers, never call the client.
+local semaphore = require "ngx.semaphore"
+
+local ngx = ngx
+local ngx_log, ngx_ERR, ngx_WARN = ngx.log, ngx.ERR, ngx.WARN
+local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
+local concat, sort = table.concat, table.sort
+local sub, find = string.sub, string.find
+
+local _M = {}
+
+-- How long a failed refresh or registration waits before it tries again.
+local RETRY_S = 0.5
+
+-- ---- the shared dict's format: "<len>:<name><len>:<data>" per member, binary-safe ----------
+
+local function encode(members)
+    local parts = {}
+    for i, m in ipairs(members) do
+        local data = m.data or ""
+        parts[i] = #m.name .. ":" .. m.name .. #data .. ":" .. data
+    end
+    return concat(parts)
+end
+
+local function decode(text)
+    local members, at = {}, 1
+    while at <= #text do
+        local fields = {}
+        for f = 1, 2 do
+            local colon = find(text, ":", at, true)
+            local n = colon and tonumber(sub(text, at, colon - 1))
+            if not n then return nil, "corrupt entry" end
+            fields[f] = sub(text, colon + 1, colon + n)
+            at = colon + n + 1
+        end
+        members[#members + 1] = { name = fields[1], data = fields[2] }
+    end
+    return members
+end
+
+local function check(opts, name, kind)
+    if type(opts[name]) ~= kind then
+        error("resty.zookeeper.discovery: " .. name .. " must be a " .. kind, 3)
+    end
+end
+
+local function check_client(opts)
+    if type(opts.client) ~= "table" or type(opts.client.session_state) ~= "function" then
+        error("resty.zookeeper.discovery: client must be a resty.zookeeper client (zk.shared{...})", 3)
+    end
+end
+
+-- Runs `body(wake)` in a timer until the worker exits; `wake` is a semaphore the ZooKeeper
+-- callbacks post to.
+local function run_in_timer(body)
+    local wake = semaphore.new()
+    local ok, err = ngx.timer.at(0, function(premature)
+        if premature then return end
+        body(wake)
+    end)
+    if not ok then return nil, err end
+    return true
+end
+
+-- ---- mirror ----------------------------------------------------------------------------------
+
+-- Reads the children (and their data) of `path`; nil, err when ZooKeeper did not answer.
+local function read_members(client, path, with_data)
+    local names, err = client:children(path)
+    if not names then
+        if err == "node does not exist" then return {} end
+        return nil, err
+    end
+    sort(names)
+    local members = {}
+    for i, name in ipairs(names) do members[i] = { name = name } end
+    if with_data and #names > 0 then
+        local base = path == "/" and "" or path
+        local calls = {}
+        for i, name in ipairs(names) do calls[i] = { "get", base .. "/" .. name } end
+        local results, batch_err = client:batch(calls)
+        if not results then return nil, batch_err end
+        for i, r in ipairs(results) do
+            if r[1] ~= nil then
+                members[i].data = r[1]
+            elseif r[2] ~= "node does not exist" then
+                return nil, r[2]
+            end
+        end
+    end
+    return members
+end
+
+--- Keeps the children of `path` in `dict` (a lua_shared_dict name). Returns true, or nil, err.
+function _M.mirror(opts)
+    check(opts, "path", "string")
+    check(opts, "dict", "string")
+    check_client(opts)
+    local dict = ngx.shared[opts.dict]
+    if not dict then error("resty.zookeeper.discovery: no lua_shared_dict " .. opts.dict, 2) end
+    local client, path, with_data = opts.client, opts.path, opts.data and true or false
+    local state = { watching = false, dirty = true }
+    return run_in_timer(function(wake)
+        local function changed() state.dirty = true; wake:post(1) end
+        client:on_state(function(s)
+            if s == "expired" then state.watching = false end -- a new session has no watches
+            changed()
+        end)
+        while not ngx.worker.exiting() do
+            if not state.watching then
+                local ok, err = client:add_watch(path, "persistent_recursive", changed)
+                if ok then state.watching, state.dirty = true, true
+                else ngx_log(ngx_WARN, "resty.zookeeper.discovery: watch ", path, ": ", err) end
+            end
+            if state.dirty and state.watching then
+                state.dirty = false
+                local members, err = read_members(client, path, with_data)
+                if members then
+                    dict:set(path, encode(members))
+                    dict:incr(path .. "#version", 1, 0)
+                else
+                    state.dirty = true
+                    ngx_log(ngx_WARN, "resty.zookeeper.discovery: read ", path, ": ", err)
+                end
+            end
+            wake:wait((state.dirty or not state.watching) and RETRY_S or 1)
+        end
+    end)
+end
+
+-- Per worker: the last decoded members of each path, by version.
+local cache = {}
+
+--- The members of `path` as mirrored in `dict`: an array of { name =, data = } sorted by
+--- name, and the mirror's version (it grows with every update); nil, err before the first read.
+function _M.members(dict_name, path)
+    local dict = ngx.shared[dict_name]
+    if not dict then return nil, "no lua_shared_dict " .. tostring(dict_name) end
+    local version = dict:get(path .. "#version")
+    if not version then return nil, "not mirrored (yet): " .. path end
+    local key = dict_name .. "\0" .. path
+    local hit = cache[key]
+    if hit and hit.version == version then return hit.members, version end
+    local members, err = decode(dict:get(path) or "")
+    if not members then return nil, err end
+    cache[key] = { version = version, members = members }
+    return members, version
+end
+
+-- ---- register --------------------------------------------------------------------------------
+
+-- Makes the parents of `path` (persistent), as far as they are missing.
+local function make_parents(client, path)
+    local at = 1
+    while true do
+        local slash = find(path, "/", at + 1, true)
+        if not slash then return end
+        local ok, err = client:create(sub(path, 1, slash - 1), "")
+        if not ok and not (err and find(err, "exists", 1, true)) then return nil, err end
+        at = slash
+    end
+end
+
+-- Makes the ephemeral node (or finds it ours); true when it is in place. `changed` hears the
+-- node's next change (deleted by someone: it is made again).
+local function ensure_node(client, path, data, changed)
+    local created, err = client:create(path, data, "ephemeral")
+    if not created and err and find(err, "does not exist", 1, true) then
+        make_parents(client, path)
+        created, err = client:create(path, data, "ephemeral")
+    end
+    if not created and not (err and find(err, "exists", 1, true)) then return nil, err end
+    local stat, stat_err = client:stat(path, changed)
+    if not stat then return nil, stat_err or "deleted meanwhile" end
+    if stat.ephemeral_owner ~= client.session_id then
+        return nil, "held by another session (" .. tostring(stat.ephemeral_owner) .. ")"
+    end
+    return true
+end
+
+local registered = {}
+
+--- Keeps an ephemeral node at `path` holding `data`. Returns true, or nil, err.
+function _M.register(opts)
+    check(opts, "path", "string")
+    check_client(opts)
+    local client, path, data = opts.client, opts.path, opts.data or ""
+    if type(data) ~= "string" then error("resty.zookeeper.discovery: data must be a string", 2) end
+    local state = { check = true }
+    return run_in_timer(function(wake)
+        local function recheck() state.check = true; wake:post(1) end
+        client:on_state(function(s)
+            if s ~= "disconnected" and s ~= "connecting" then recheck() end
+        end)
+        while not ngx.worker.exiting() do
+            if state.check then
+                state.check = false
+                local ok, err = ensure_node(client, path, data, recheck)
+                registered[path] = ok or false
+                if not ok then
+                    state.check = true
+                    ngx_log(ngx_WARN, "resty.zookeeper.discovery: register ", path, ": ", err)
+                end
+            end
+            wake:wait(state.check and RETRY_S or 1)
+        end
+    end)
+end
+
+--- Whether this worker's registration of `path` is in place (as last checked).
+function _M.registered(path)
+    return registered[path] == true
+end
+
+return _M
