@@ -20,6 +20,7 @@ suite "swift test" swift test --skip-build
 native=$(bash scripts/build-lua.sh debug)
 export RESTY_ZOOKEEPER_NATIVE="$native"
 suite "lua" bash scripts/test-lua.sh
+suite "parity (native and nginx)" bash test/parity/run.sh
 suite "nginx" bash test/nginx/run.sh
 
 if ((${#failed[@]})); then

@@ -60,13 +60,16 @@ return function(native)
     end
 
     -- Runs the due callbacks, from Lua so that they may call the client (and yield).
+    local function run_one(callback, ...)
+        if callback == nil then return false end
+        local ok, err = pcall(callback, ...)
+        if not ok then ngx_log(ngx_ERR, "resty.zookeeper: error in callback: ", tostring(err)) end
+        return true
+    end
+
     local function run_callbacks(st)
-        while true do
-            local n, packed = (function(...) return select("#", ...), { ... } end)(next_event(st.core))
-            if n == 0 then return end
-            local ok, err = pcall(unpack(packed, 1, n))
-            if not ok then ngx_log(ngx_ERR, "resty.zookeeper: error in callback: ", tostring(err)) end
-        end
+        local core = st.core
+        while run_one(next_event(core)) do end
     end
 
     -- ---- moving bytes --------------------------------------------------------------------
@@ -161,6 +164,7 @@ return function(native)
     local function callback_loop(st)
         while not st.stopped do
             run_callbacks(st)
+            deliver(st) -- a dispatch() may be waiting for callbacks to have run
             st.events:wait(1)
         end
     end
@@ -217,7 +221,11 @@ return function(native)
     -- ---- waiting for a ticket ------------------------------------------------------------
 
     -- A per-request client: the waiting call drives the connection itself. Light threads of
-    -- one request may share it: one reads while the others wait their turn.
+    -- one request may share it: one reads while the others wait their turn. Time passes in
+    -- the read's timeout (a reader light thread would not do: killing a thread blocked in a
+    -- read closes the cosocket), so a long wait (watch, dispatch) logs nginx's "lua tcp socket
+    -- read timed out" at each ping unless `lua_socket_log_errors off` is set, as the original's
+    -- watch did.
     local function drive(st, ticket)
         local core = st.core
         while true do
@@ -226,6 +234,7 @@ return function(native)
             if status == EVENT then
                 run_callbacks(st)
             elseif st.reading then
+                st.turn = st.turn or semaphore.new()
                 st.turn_waiters = st.turn_waiters + 1
                 st.turn:wait(math_max(1, io_wait_ms(core, ticket) or 1000) / 1000)
                 st.turn_waiters = st.turn_waiters - 1
@@ -283,7 +292,7 @@ return function(native)
             flush(st)
             run_callbacks(st)
         end
-        print_log_lines(st)
+        if st.debug then print_log_lines(st) end
         return ...
     end
 
@@ -362,7 +371,6 @@ return function(native)
             connect_timeout = type(copy.timeout) == "number" and copy.timeout or 3000,
             turn_waiters = 0,
         }
-        if not shared then st.turn = semaphore.new() end
         return setmetatable({ [STATE] = st }, Client), st
     end
 
