@@ -138,9 +138,21 @@ public final class DirectSession: @unchecked Sendable {
             if revents != 0 && socket == fd { handleReadiness(revents) }
         }
         driving = false
-        armPoller()
+        handBackLazily()
         pthread_mutex_unlock(&lock)
     }
+
+    /// After a drive, the socket goes back to the poller only if no caller drives again soon:
+    /// a loop of calls then costs no epoll_ctl per call. The poller takes the socket at its
+    /// next wake (within a second, or at the session's next timer); what arrives meanwhile
+    /// waits in the socket, and a caller that drives reads it first.
+    private func handBackLazily() {
+        guard !machine.state.isTerminal else { return armPoller() }
+        let soon = monotonicMillis() + Self.handBackDelay
+        poller.schedule(token, at: min(soon, machine.nextDeadline() ?? .max), soft: true)
+    }
+
+    private static let handBackDelay: Int64 = 20
 
     /// Closes the session (closeSession, then the socket); `done` runs once it is closed.
     public func close(timeout: Int64 = 2_000, done: @escaping @Sendable () -> Void = {}) {

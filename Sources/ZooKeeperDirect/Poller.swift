@@ -83,11 +83,12 @@ final class Poller: @unchecked Sendable {
         _ = zkd_epoll_arm(epoll, fd, events, token, 1)
     }
 
-    /// The session's next timer; wakes the thread when it is earlier than its planned wake.
-    func schedule(_ token: UInt64, at deadline: Int64?) {
+    /// The session's next timer; wakes the thread when it is earlier than its planned wake
+    /// (unless `soft`: then the thread sees it when it wakes anyway, within a second).
+    func schedule(_ token: UInt64, at deadline: Int64?, soft: Bool = false) {
         pthread_mutex_lock(&lock)
         deadlines[token] = deadline
-        let wake = deadline.map { $0 < plannedWake } ?? false
+        let wake = !soft && (deadline.map { $0 < plannedWake } ?? false)
         if wake { plannedWake = deadline! }
         pthread_mutex_unlock(&lock)
         if wake {
