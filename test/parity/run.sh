@@ -41,9 +41,9 @@ lua5.1 test/parity/native.lua "$ZK" /parity_lua51 >"$WORK/lua5.1.txt" 2>&1
 for variant in luajit nginx-per-request nginx-timer nginx-shared; do
     case "$variant" in
     luajit) luajit test/parity/native.lua "$ZK" /parity_luajit >"$WORK/$variant.txt" 2>&1 ;;
-    nginx-per-request) curl -s "http://127.0.0.1:$PORT/per-request?root=/parity_request" >"$WORK/$variant.txt" ;;
-    nginx-timer) curl -s "http://127.0.0.1:$PORT/timer?root=/parity_timer" >"$WORK/$variant.txt" ;;
-    nginx-shared) curl -s "http://127.0.0.1:$PORT/shared?root=/parity_shared" >"$WORK/$variant.txt" ;;
+    nginx-per-request) curl -s --max-time 120 "http://127.0.0.1:$PORT/per-request?root=/parity_request" >"$WORK/$variant.txt" ;;
+    nginx-timer) curl -s --max-time 120 "http://127.0.0.1:$PORT/timer?root=/parity_timer" >"$WORK/$variant.txt" ;;
+    nginx-shared) curl -s --max-time 120 "http://127.0.0.1:$PORT/shared?root=/parity_shared" >"$WORK/$variant.txt" ;;
     esac
     expected="$WORK/lua5.1.txt"
     if [[ "$variant" == nginx-shared ]]; then
