@@ -12,6 +12,7 @@ PACKAGES=(
     lua-busted           # the Lua test runner
     nginx-light libnginx-mod-http-lua  # nginx with its Lua module, for the OpenResty tests
     curl                 # drives the nginx tests
+    iproute2             # ss: the nginx tests map connections to workers
 )
 
 missing=()

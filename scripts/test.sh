@@ -22,6 +22,7 @@ export RESTY_ZOOKEEPER_NATIVE="$native"
 suite "lua" bash scripts/test-lua.sh
 suite "parity (native and nginx)" bash test/parity/run.sh
 suite "nginx" bash test/nginx/run.sh
+suite "nginx openresty" bash test/nginx/openresty.sh
 
 if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]}"

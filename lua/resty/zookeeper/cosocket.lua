@@ -29,6 +29,8 @@ local PENDING, READY, EVENT = 0, 1, 2
 local RECEIVE_SIZE = 65536
 -- How long the shared client's loop sleeps at most: it notices a worker's exit this soon.
 local EXIT_CHECK_MS = 200
+-- How long the shared client waits after a failed attempt to open a session before the next.
+local RETRY_PAUSE_S = 0.5
 
 -- Phases where a call may yield (cosockets, ngx.sleep and semaphores work there).
 local YIELDABLE = {
@@ -182,12 +184,19 @@ return function(native)
         while not premature and not st.closing and not ngx.worker.exiting() do
             flush(st)
             if st.connect_ticket and check(core, st.connect_ticket) == READY then
-                finish(core, st.connect_ticket)
+                local ok, err = finish(core, st.connect_ticket)
                 st.connect_ticket = nil
+                if not ok then
+                    -- No session to be had (no server answering, no quorum): the core closed
+                    -- this attempt; try again after a pause.
+                    ngx_log(ngx_WARN, "resty.zookeeper: shared client: ", tostring(err), "; trying again")
+                    st.retry_at = ngx.now() + RETRY_PAUSE_S
+                end
             end
             local state = session_state(st)
-            if state == "expired" and not st.connect_ticket then
-                ngx_log(ngx_WARN, "resty.zookeeper: shared session expired; opening a new one")
+            if (state == "expired" or state == "closed") and not st.connect_ticket
+                and ngx.now() >= (st.retry_at or 0) then
+                ngx_log(ngx_WARN, "resty.zookeeper: shared session ", state, "; opening a new one")
                 st.connect_ticket = begin(core, "connect")
                 if st.connect_ticket == 0 then st.connect_ticket = nil end
             end

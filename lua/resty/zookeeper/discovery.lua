@@ -202,6 +202,8 @@ function _M.register(opts)
     return run_in_timer(function(wake)
         local function recheck() state.check = true; wake:post(1) end
         client:on_state(function(s)
+            -- An expired (or closed) session took its ephemeral node with it.
+            if s == "expired" or s == "closed" then registered[path] = false end
             if s ~= "disconnected" and s ~= "connecting" then recheck() end
         end)
         while not ngx.worker.exiting() do

@@ -1,7 +1,7 @@
 -- Handlers of the real-nginx integration test (test/nginx/run.sh). Everything the test looks at
 -- goes to the shared dict `zktest` (keys "m:*" for the master, "w:<pid>:*" for a worker's
--- long-lived client, "watch:*" for the blocking watch in a content handler) and is read back
--- by GET /report as sorted `key=value` lines.
+-- long-lived timer client, "s:<pid>:*" for its shared client, "watch:*" for the waiting watch
+-- in a content handler) and is read back by GET /report as sorted `key=value` lines.
 local M = {}
 
 local dict = ngx.shared.zktest
@@ -53,7 +53,8 @@ end
 -- ---- master ------------------------------------------------------------------------------
 
 -- init_by_lua (master, before the fork): load the module, create (but never connect) a client,
--- and record the thread count at every step.
+-- and record the thread count at every step. With connect_in_master, also try what nginx must
+-- refuse there: connect, a call, zk.shared{}.
 function M.init_master(options)
     for k, v in pairs(options or {}) do config[k] = v end
     put("m:pid", ngx.worker.pid())
@@ -67,13 +68,16 @@ function M.init_master(options)
     put("m:new", client and "ok" or ("nil " .. tostring(err)))
     put("m:threads_after_new", threads())
     if config.connect_in_master and client then
-        -- Only for the "fork after connect" check: a session in the master, closed before the
-        -- fork (reading settings at startup, say). Workers must still be able to connect.
+        -- Only for the "fork after connect" check: a session in the master (reading settings at
+        -- startup, say) would be shared by every forked worker: connect must refuse it with a
+        -- clear error, and the workers must still connect.
         local ok, connect_err = client:connect()
         put("m:connect", ok and "ok" or ("nil " .. tostring(connect_err)))
         local data, get_err = client:get_data("/zookeeper")
         put("m:get", data and "ok" or ("nil " .. tostring(get_err)))
         put("m:close", tostring(client:close()))
+        local shared, shared_err = zk.shared{ connect_string = config.hosts }
+        put("m:shared", shared and "client" or ("nil " .. tostring(shared_err)))
         put("m:threads_after_close", threads())
     end
     client = nil -- luacheck: ignore
@@ -82,11 +86,11 @@ function M.init_master(options)
     put("m:threads_after_gc", threads())
 end
 
--- ---- a worker's long-lived client ----------------------------------------------------------
+-- ---- a worker's long-lived client, in a timer of its own ------------------------------------
 
-local worker_client -- kept here so the collector never takes it
-local worker_node
-
+-- A client made with zk.new drives its connection from the request or timer that connected it:
+-- this timer connects, sets its node and watches up, then runs the callbacks (dispatch) until
+-- the worker exits, and closes the session then, so that its ephemeral node goes at once.
 local function worker_start(premature)
     if premature then return end
     local pid = ngx.worker.pid()
@@ -106,7 +110,6 @@ local function worker_start(premature)
         put(prefix .. "error", "connect: " .. tostring(err))
         return
     end
-    worker_client = client
     put(prefix .. "threads_after_connect", threads())
     put(prefix .. "session", tostring(client.session_id))
 
@@ -118,7 +121,7 @@ local function worker_start(premature)
         put(prefix .. "error", "create root: " .. tostring(err))
         return
     end
-    worker_node = config.root .. "/worker-" .. pid
+    local worker_node = config.root .. "/worker-" .. pid
     local payload = "pid=" .. pid
     created, err = client:create(worker_node, payload, "ephemeral")
     if created ~= worker_node then
@@ -149,39 +152,73 @@ local function worker_start(premature)
         return
     end
 
-    -- The worker runs its client's callbacks itself, in a recurring timer.
+    put(prefix .. "state", client:session_state())
+    put(prefix .. "ready", "yes")
+
+    -- This timer runs its client's callbacks until the worker exits.
     local ticks = 0
-    ok, err = ngx.timer.every(0.05, function(premature_tick)
-        if premature_tick then
-            -- nginx is stopping: end the session now, so the ephemeral goes with it.
-            local closed, close_err = worker_client:close()
-            ngx.log(ngx.NOTICE, "zktest: worker ", pid, " closed its client: ", tostring(closed), " ", tostring(close_err or ""))
-            worker_client = nil
-            return
-        end
-        local ran, dispatch_err = worker_client:dispatch(0)
+    while not ngx.worker.exiting() do
+        local ran, dispatch_err = client:dispatch(1000)
         if ran == nil then
             put(prefix .. "dispatch_error", tostring(dispatch_err))
+            ngx.sleep(0.1)
         end
         ticks = ticks + 1
         if ticks % 20 == 0 then put(prefix .. "ticks", ticks) end
-    end)
-    if not ok then
-        put(prefix .. "error", "timer.every: " .. tostring(err))
+    end
+    -- nginx is stopping (quit or reload): end the session now, so the ephemeral goes with it.
+    local closed, close_err = client:close()
+    ngx.log(ngx.NOTICE, "zktest: worker ", pid, " closed its client: ", tostring(closed), " ", tostring(close_err or ""))
+end
+
+-- The worker's shared client (zk.shared, one session owned by the module's timer): a timer
+-- makes an ephemeral node through it, ROOT/shared-<pid>; the module closes the session when the
+-- worker exits, so the node must vanish at once.
+local function shared_start(premature)
+    if premature then return end
+    local pid = ngx.worker.pid()
+    local prefix = "s:" .. pid .. ":"
+    local client, err = require("resty.zookeeper").shared()
+    if not client then
+        put(prefix .. "error", "shared(): " .. tostring(err))
         return
     end
-    put(prefix .. "state", client:session_state())
+    local ok
+    ok, err = client:connect() -- waits until the session is there
+    if not ok then
+        put(prefix .. "error", "connect: " .. tostring(err))
+        return
+    end
+    local res
+    res, err = client:create(config.root, "", "persistent")
+    if not res and err ~= "node already exists" then
+        put(prefix .. "error", "create root: " .. tostring(err))
+        return
+    end
+    local node = config.root .. "/shared-" .. pid
+    res, err = client:create(node, "pid=" .. pid, "ephemeral")
+    if res ~= node then
+        put(prefix .. "error", "create node: " .. tostring(err))
+        return
+    end
+    put(prefix .. "node", node)
+    put(prefix .. "session", tostring(client.session_id))
     put(prefix .. "ready", "yes")
 end
 
 function M.init_worker()
-    local ok, err = ngx.timer.at(0, function(premature)
-        local run_ok, run_err = xpcall(function() worker_start(premature) end, debug.traceback)
-        if not run_ok then
-            put("w:" .. ngx.worker.pid() .. ":error", "raised: " .. tostring(run_err))
-        end
-    end)
-    if not ok then ngx.log(ngx.ERR, "zktest: timer.at: ", err) end
+    local zk = require("resty.zookeeper")
+    local shared, shared_err = zk.shared{ connect_string = config.hosts, timeout = 5000, session_timeout = 30000 }
+    if not shared then put("s:" .. ngx.worker.pid() .. ":error", "zk.shared: " .. tostring(shared_err)) end
+    for key, start in pairs{ w = worker_start, s = shared_start } do
+        local ok, err = ngx.timer.at(0, function(premature)
+            local run_ok, run_err = xpcall(function() start(premature) end, debug.traceback)
+            if not run_ok then
+                put(key .. ":" .. ngx.worker.pid() .. ":error", "raised: " .. tostring(run_err))
+            end
+        end)
+        if not ok then ngx.log(ngx.ERR, "zktest: timer.at: ", err) end
+    end
 end
 
 -- ---- content handlers ----------------------------------------------------------------------
@@ -303,30 +340,8 @@ function M.crud()
     end)
 end
 
--- GET /keep: a client with an ephemeral node, kept (never closed) until the worker exits; its
--- session should end with the worker ("a client collected by the garbage collector closes its
--- session"), so the node should vanish at once, not at the session's expiry.
-local kept = {}
-function M.keep()
-    guarded(function()
-        local client, err = connect_new()
-        if not client then
-            ngx.say("fail ", err)
-            return
-        end
-        local path = config.root .. "/kept-" .. ngx.worker.pid() .. "-" .. (#kept + 1)
-        local created
-        created, err = client:create(path, "", "ephemeral")
-        kept[#kept + 1] = client
-        if created then
-            ngx.say("ok ", created, " ", tostring(client.session_id))
-        else
-            ngx.say("fail ", tostring(err))
-        end
-    end)
-end
-
--- GET /watch?path=...&kind=exists&timeout=ms: the contract's blocking watch in a handler.
+-- GET /watch?path=...&kind=exists&timeout=ms: the contract's watch in a handler (it waits on
+-- the request's cosocket; the worker keeps serving).
 function M.watch()
     guarded(function()
         local args = ngx.req.get_uri_args()

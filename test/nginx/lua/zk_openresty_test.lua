@@ -1,0 +1,332 @@
+-- Handlers of the OpenResty-mode suite (test/nginx/openresty.sh). What the suite looks at goes to
+-- the shared dict `zkor` ("m:*" the master, "w:<pid>:*" a worker's shared client, "phase:*" the
+-- calls made in non-yieldable phases, "cb:*" watch callbacks, "fired:<path>" watch() answers),
+-- read back by GET /report as sorted key=value lines.
+local M = {}
+
+local dict = ngx.shared.zkor
+local config = {
+    hosts = "127.0.0.1:2181", root = "/zk_openresty_test", timeout = 3000, session_timeout = 10000,
+    watch_timeout = 30000,
+}
+
+local function put(key, value)
+    local ok, err = dict:set(key, value)
+    if not ok then ngx.log(ngx.ERR, "zkor: shared dict set ", key, ": ", err) end
+end
+
+-- Keys written by one worker only: no other writer races the read-modify-write.
+local function append(key, text)
+    local old = dict:get(key)
+    put(key, old and (old .. " " .. text) or text)
+end
+
+local function now_ms()
+    ngx.update_time()
+    return ngx.now() * 1000
+end
+
+local function result_text(res, err)
+    return tostring(res) .. " | " .. tostring(err)
+end
+
+-- ---- master ------------------------------------------------------------------------------
+
+-- init_by_lua: neither a shared client nor a connected one may exist in the master.
+function M.init_master(options)
+    for k, v in pairs(options or {}) do config[k] = v end
+    local zk = require("resty.zookeeper")
+    local shared, err = zk.shared{ connect_string = config.hosts }
+    put("m:shared", shared and "client" or ("nil " .. tostring(err)))
+    local client = zk.new{ connect_string = config.hosts }
+    local ok, connect_err = client:connect()
+    put("m:connect", ok and "ok" or ("nil " .. tostring(connect_err)))
+end
+
+-- ---- a worker's shared client, discovery --------------------------------------------------
+
+function M.init_worker()
+    local pid = ngx.worker.pid()
+    local prefix = "w:" .. pid .. ":"
+    local zk = require("resty.zookeeper")
+    local discovery = require("resty.zookeeper.discovery")
+    local client, err = zk.shared{
+        connect_string = config.hosts, timeout = config.timeout, session_timeout = config.session_timeout,
+    }
+    if not client then
+        put(prefix .. "error", "shared: " .. tostring(err))
+        return
+    end
+    put(prefix .. "started", string.format("%.0f", now_ms()))
+    client:on_state(function(state) append(prefix .. "states", tostring(state)) end)
+
+    -- A waiting call cannot run here (no yielding in init_worker).
+    put("phase:init_worker", result_text(client:get_data("/")))
+
+    local reg = config.root .. "/reg/w-" .. pid
+    put(prefix .. "reg", reg)
+    local ok, reg_err = discovery.register{ client = client, path = reg, data = "pid=" .. pid }
+    if not ok then put(prefix .. "error", "register: " .. tostring(reg_err)) end
+    if ngx.worker.id() == 0 then
+        ok, reg_err = discovery.mirror{ client = client, path = config.root .. "/reg", dict = "zkdisc", data = true }
+        if not ok then put(prefix .. "error", "mirror: " .. tostring(reg_err)) end
+    end
+
+    -- What the suite watches: state, session, server, registration, every 50 ms.
+    ok, err = ngx.timer.every(0.05, function(premature)
+        if premature then return end
+        put(prefix .. "state", client:session_state())
+        put(prefix .. "sid", tostring(client.session_id))
+        local info = client:_debug()
+        put(prefix .. "server", tostring(info and info.server))
+        put(prefix .. "registered", tostring(discovery.registered(reg)))
+    end)
+    if not ok then put(prefix .. "error", "timer.every: " .. tostring(err)) end
+end
+
+-- ---- handlers ------------------------------------------------------------------------------
+
+local function guarded(body)
+    local ok, err = xpcall(body, debug.traceback)
+    if not ok then
+        ngx.status = 500
+        ngx.say("error: ", tostring(err))
+    end
+end
+
+function M.report()
+    guarded(function()
+        local keys = dict:get_keys(0)
+        table.sort(keys)
+        ngx.say("served_by=", ngx.worker.pid())
+        for _, key in ipairs(keys) do
+            ngx.say(key, "=", tostring(dict:get(key)))
+        end
+    end)
+end
+
+local function shared_client()
+    local client, err = require("resty.zookeeper").shared()
+    if not client then error("zk.shared(): " .. tostring(err)) end
+    return client
+end
+
+local function answer_event(path, event, err, started, kind)
+    local elapsed = now_ms() - started
+    if event then
+        dict:incr("fired:" .. path, 1, 0)
+        ngx.say(string.format("event type=%s state=%s path=%s elapsed_ms=%.0f pid=%d via=%s",
+            tostring(event.type), tostring(event.state), tostring(event.path), elapsed, ngx.worker.pid(), kind))
+    else
+        ngx.say(string.format("err=%s elapsed_ms=%.0f pid=%d via=%s", tostring(err), elapsed, ngx.worker.pid(), kind))
+    end
+end
+
+-- GET /watch?path=...[&kind=exists][&timeout=ms]: a per-request client waits in watch().
+function M.watch()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local zk = require("resty.zookeeper")
+        local client = assert(zk.new{
+            connect_string = config.hosts, timeout = tonumber(args.timeout) or config.watch_timeout,
+            session_timeout = 10000,
+        })
+        local ok, err = client:connect()
+        if not ok then
+            ngx.say("fail connect: ", tostring(err))
+            return
+        end
+        dict:incr("waiting:request", 1, 0)
+        local started = now_ms()
+        local event
+        event, err = client:watch(args.path, args.kind or "exists")
+        dict:incr("waiting:request", -1, 0)
+        client:close()
+        answer_event(args.path, event, err, started, "request")
+    end)
+end
+
+-- GET /quiet?path=...: a per-request client waits the ways a handler does, with nothing to hear:
+-- dispatch(300) twice, then watch() until its 4 s timeout (past the session's first ping, at
+-- about 3.3 s). Answers what each returned.
+function M.quiet()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local zk = require("resty.zookeeper")
+        local client = assert(zk.new{ connect_string = config.hosts, timeout = 4000, session_timeout = 10000 })
+        local ok, err = client:connect()
+        if not ok then
+            ngx.say("fail connect: ", tostring(err))
+            return
+        end
+        local started = now_ms()
+        local n1 = client:dispatch(300)
+        local n2 = client:dispatch(300)
+        local event
+        event, err = client:watch(args.path, "exists")
+        local elapsed = now_ms() - started
+        local data = client:get_data("/zookeeper")
+        client:close()
+        ngx.say(string.format("dispatch=%s,%s watch=%s err=%s get=%q elapsed_ms=%.0f", tostring(n1), tostring(n2),
+            tostring(event and event.type), tostring(err), tostring(data), elapsed))
+    end)
+end
+
+-- GET /swatch?path=...[&kind=exists]: the same through the worker's shared client.
+function M.swatch()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local client = shared_client()
+        dict:incr("waiting:shared", 1, 0)
+        local started = now_ms()
+        local event, err = client:watch(args.path, args.kind or "exists")
+        dict:incr("waiting:shared", -1, 0)
+        answer_event(args.path, event, err, started, "shared")
+    end)
+end
+
+-- GET /ops?op=full|get|seq&id=N: one request's own operations through the shared client, each
+-- result checked; "ok <op> <id> pid=<pid> sid=<session>" or HTTP 500 naming the first wrong step.
+function M.ops()
+    local args = ngx.req.get_uri_args()
+    local op, id = args.op, args.id
+    local client = shared_client()
+    local dir = config.root .. "/ops"
+    local function bad(step, res, err)
+        ngx.status = 500
+        ngx.say(string.format("fail %s %s: %s: got %s err %s", op, id, step, tostring(res), tostring(err)))
+        return ngx.exit(500)
+    end
+    local sid = client.session_id
+    if op == "full" then
+        local path = dir .. "/e-" .. id
+        local data = "data-" .. id
+        local res, err = client:create(path, data, "ephemeral")
+        if res ~= path then return bad("create", res, err) end
+        res, err = client:get_data(path)
+        if res ~= data then return bad("get_data", res, err) end
+        local stat
+        stat, err = client:set_data(path, "new-" .. id)
+        if type(stat) ~= "table" or stat.version ~= 1 then return bad("set_data", stat and stat.version, err) end
+        res, stat = client:get(path)
+        if res ~= "new-" .. id or type(stat) ~= "table" or stat.ephemeral_owner ~= sid then
+            return bad("get", res, stat and stat.ephemeral_owner)
+        end
+        res, err = client:delete(path, 1)
+        if res ~= true then return bad("delete", res, err) end
+        res, err = client:exists(path)
+        if res ~= false then return bad("exists after delete", res, err) end
+    elseif op == "get" then
+        local res, err = client:get_data(dir)
+        if res ~= "ops-dir" then return bad("get_data", res, err) end
+        res, err = client:get_children(config.root)
+        if type(res) ~= "table" then return bad("get_children", res, err) end
+        local found = false
+        for _, name in ipairs(res) do found = found or name == "ops" end
+        if not found then return bad("get_children has ops", table.concat(res, ","), err) end
+    elseif op == "seq" then
+        local prefix = dir .. "/s-" .. id .. "-"
+        local path, err = client:create(prefix, id, "ephemeral", true)
+        if type(path) ~= "string" or path:sub(1, #prefix) ~= prefix or not path:sub(#prefix + 1):match("^%d%d%d%d%d%d%d%d%d%d$") then
+            return bad("create sequential", path, err)
+        end
+        local res
+        res, err = client:get_data(path)
+        if res ~= id then return bad("get_data", res, err) end
+        res, err = client:delete(path)
+        if res ~= true then return bad("delete", res, err) end
+        res, err = client:get_data(path)
+        if res ~= nil or err ~= "node does not exist" then return bad("get_data after delete", res, err) end
+    else
+        return bad("op", op, "unknown")
+    end
+    ngx.say(string.format("ok %s %s pid=%d sid=%s", op, id, ngx.worker.pid(), tostring(sid)))
+end
+
+-- GET /setup?path=&data=: make a persistent node (and its parents) through the shared client.
+function M.setup()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local client = shared_client()
+        local at, made = 1, {}
+        while true do
+            local slash = args.path:find("/", at + 1, true)
+            local part = slash and args.path:sub(1, slash - 1) or args.path
+            local res, err = client:create(part, slash and "" or (args.data or ""), "persistent")
+            if not res and err ~= "node already exists" then
+                ngx.say("fail create ", part, ": ", tostring(err))
+                return
+            end
+            made[#made + 1] = part
+            if not slash then break end
+            at = slash
+        end
+        ngx.say("ok ", table.concat(made, " "))
+    end)
+end
+
+-- GET /setwatches?dir=: four kinds of watch through the shared client, their callbacks counted
+-- in the dict (cb:<name> = the events, cbn:<name> = how many): an exists watch on a missing node,
+-- a data watch, a child watch and a persistent watch.
+function M.setwatches()
+    guarded(function()
+        local dir = ngx.req.get_uri_args().dir
+        local client = shared_client()
+        local function recorder(name)
+            return function(event)
+                append("cb:" .. name, string.format("%s:%s:%s", tostring(event.type), tostring(event.state), tostring(event.path)))
+                dict:incr("cbn:" .. name, 1, 0)
+            end
+        end
+        local results = {}
+        local function note(name, ...) results[#results + 1] = name .. "=" .. table.concat({ tostring(select(1, ...)), tostring(select(2, ...)) }, ",") end
+        for _, node in ipairs{ dir, dir .. "/data", dir .. "/parent", dir .. "/persist" } do
+            local res, err = client:create(node, "v0", "persistent")
+            if not res and err ~= "node already exists" then
+                ngx.say("fail create ", node, ": ", tostring(err))
+                return
+            end
+        end
+        local stat, err = client:stat(dir .. "/absent", recorder("absent"))
+        note("absent", stat, err)
+        local data
+        data, err = client:get(dir .. "/data", recorder("data"))
+        note("data", data, type(err) == "table" and "stat" or err)
+        local names
+        names, err = client:children(dir .. "/parent", recorder("children"))
+        note("children", names and #names, type(err) == "table" and "stat" or err)
+        local ok
+        ok, err = client:add_watch(dir .. "/persist", "persistent", recorder("persistent"))
+        note("persistent", ok, err)
+        ngx.say("ok ", table.concat(results, " "))
+    end)
+end
+
+-- GET /members: the discovery mirror of ROOT/reg, as this worker reads it.
+function M.members()
+    guarded(function()
+        local discovery = require("resty.zookeeper.discovery")
+        local members, version = discovery.members("zkdisc", config.root .. "/reg")
+        if not members then
+            ngx.say("err ", tostring(version))
+            return
+        end
+        local names = {}
+        for i, m in ipairs(members) do names[i] = m.name .. "=" .. tostring(m.data) end
+        ngx.say("members ", table.concat(names, " "))
+        ngx.say("version ", tostring(version))
+    end)
+end
+
+-- Phases: a waiting call must refuse, with the phase named, where nginx cannot yield.
+function M.in_phase(phase)
+    local client = require("resty.zookeeper").shared()
+    if not client then
+        put("phase:" .. phase, "no shared client")
+        return ""
+    end
+    put("phase:" .. phase, result_text(client:get_data("/zookeeper")))
+    return ""
+end
+
+return M
