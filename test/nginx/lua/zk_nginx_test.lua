@@ -5,6 +5,8 @@
 local M = {}
 
 local dict = ngx.shared.zktest
+local T = require("zk_test_dict")(dict, "zktest")
+local now_ms, put, append, guarded = T.now_ms, T.put, T.append, T.guarded
 local config = { hosts = "127.0.0.1:2181", root = "/zk_nginx_test" }
 
 local function threads()
@@ -28,21 +30,6 @@ local function mapped_native()
     end
     file:close()
     return "none"
-end
-
-local function now_ms()
-    ngx.update_time()
-    return ngx.now() * 1000
-end
-
-local function put(key, value)
-    local ok, err = dict:set(key, value)
-    if not ok then ngx.log(ngx.ERR, "zktest: shared dict set ", key, ": ", err) end
-end
-
-local function append(key, text)
-    local old = dict:get(key)
-    put(key, old and (old .. " " .. text) or text)
 end
 
 local function event_text(kind, event)
@@ -223,24 +210,7 @@ end
 
 -- ---- content handlers ----------------------------------------------------------------------
 
-local function guarded(body)
-    local ok, err = xpcall(body, debug.traceback)
-    if not ok then
-        ngx.status = 500
-        ngx.say("error: ", tostring(err))
-    end
-end
-
-function M.report()
-    guarded(function()
-        local keys = dict:get_keys(0)
-        table.sort(keys)
-        ngx.say("served_by=", ngx.worker.pid())
-        for _, key in ipairs(keys) do
-            ngx.say(key, "=", tostring(dict:get(key)))
-        end
-    end)
-end
+M.report = T.report
 
 local function connect_new(timeout)
     local zk = require("resty.zookeeper")

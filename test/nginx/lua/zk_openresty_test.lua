@@ -5,26 +5,12 @@
 local M = {}
 
 local dict = ngx.shared.zkor
+local T = require("zk_test_dict")(dict, "zkor")
+local now_ms, put, append, guarded = T.now_ms, T.put, T.append, T.guarded
 local config = {
     hosts = "127.0.0.1:2181", root = "/zk_openresty_test", timeout = 3000, session_timeout = 10000,
     watch_timeout = 30000,
 }
-
-local function put(key, value)
-    local ok, err = dict:set(key, value)
-    if not ok then ngx.log(ngx.ERR, "zkor: shared dict set ", key, ": ", err) end
-end
-
--- Keys written by one worker only: no other writer races the read-modify-write.
-local function append(key, text)
-    local old = dict:get(key)
-    put(key, old and (old .. " " .. text) or text)
-end
-
-local function now_ms()
-    ngx.update_time()
-    return ngx.now() * 1000
-end
 
 local function result_text(res, err)
     return tostring(res) .. " | " .. tostring(err)
@@ -86,24 +72,7 @@ end
 
 -- ---- handlers ------------------------------------------------------------------------------
 
-local function guarded(body)
-    local ok, err = xpcall(body, debug.traceback)
-    if not ok then
-        ngx.status = 500
-        ngx.say("error: ", tostring(err))
-    end
-end
-
-function M.report()
-    guarded(function()
-        local keys = dict:get_keys(0)
-        table.sort(keys)
-        ngx.say("served_by=", ngx.worker.pid())
-        for _, key in ipairs(keys) do
-            ngx.say(key, "=", tostring(dict:get(key)))
-        end
-    end)
-end
+M.report = T.report
 
 local function shared_client()
     local client, err = require("resty.zookeeper").shared()
