@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds of the hot path drop the run-time exclusivity checks (the compiler still
+/// checks statically); measured with bench/run.sh, they were a visible share of a call's CPU.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "swift-zookeeper",
     products: [
@@ -18,18 +22,19 @@ let package = Package(
     ],
     targets: [
         // Layer 1: the wire protocol. Values in, bytes out and back; no I/O, no threads, no Lua.
-        .target(name: "ZooKeeperProtocol"),
+        .target(name: "ZooKeeperProtocol", swiftSettings: hotPath),
 
         // Layer 2: the session as a state machine. Events in, actions out; no sockets, no clock.
         .target(
             name: "ZooKeeperSession",
-            dependencies: ["ZooKeeperProtocol", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: ["ZooKeeperProtocol", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: hotPath
         ),
 
         // Layer 3: a driver without an event loop, for the Lua module: the waiting caller does
         // the socket I/O itself; one shared poller thread covers idle sessions.
         .target(name: "CDirectSupport"),
-        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport"]),
+        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport"], swiftSettings: hotPath),
 
         // Layer 3+4: the SwiftNIO driver and the Swift async API.
         .target(
@@ -52,7 +57,8 @@ let package = Package(
         ),
         .target(
             name: "ZooKeeperLua",
-            dependencies: ["ZooKeeperDirect", "CZooKeeperLua"]
+            dependencies: ["ZooKeeperDirect", "CZooKeeperLua"],
+            swiftSettings: hotPath
         ),
 
         // Benchmarks the Swift API (bench/run.sh compares it with the peers); not part of the tests.

@@ -151,7 +151,7 @@ fi
 supports() {   # supports CLIENT WORKLOAD
     case "$2" in
         exists|get|set) return 0 ;;
-        pexists|pget) [[ "$1" == bare || "$1" == c || "$1" == kazoo || "$1" == swift ]] ;;
+        pexists|pget) [[ "$1" != luasocket-* ]] ;;
         idle) [[ "$1" == c || "$1" == lua-* || "$1" == swift ]] ;;
         *) return 1 ;;
     esac

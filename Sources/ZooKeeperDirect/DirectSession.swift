@@ -28,8 +28,6 @@ public final class DirectSession: @unchecked Sendable {
     private var connecting = false
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
-    /// Reads go through a buffer on the reading thread's stack: idle sessions hold none.
-    private static let receiveSize = 64 * 1024
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
     /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
@@ -117,11 +115,12 @@ public final class DirectSession: @unchecked Sendable {
         callerWillDrive = false
         // The caller reads the socket now: the poller must not wake for the replies.
         disarmPoller()
+        var now = monotonicMillis()
         while !ready() {
-            let now = monotonicMillis()
             if now >= deadline { break }
             if let next = machine.nextDeadline(), next <= now {
                 run(machine.tick(now: now))
+                now = monotonicMillis()
                 continue
             }
             let wait = min(deadline, machine.nextDeadline() ?? .max) - now
@@ -135,10 +134,11 @@ public final class DirectSession: @unchecked Sendable {
                 usleep(UInt32(min(max(wait, 1), 50)) * 1_000)
             }
             pthread_mutex_lock(&lock)
-            if revents != 0 && socket == fd { handleReadiness(revents) }
+            now = monotonicMillis()
+            if revents != 0 && socket == fd { handleReadiness(revents, now: now) }
         }
         driving = false
-        handBackLazily()
+        handBackLazily(now: now)
         pthread_mutex_unlock(&lock)
     }
 
@@ -146,10 +146,9 @@ public final class DirectSession: @unchecked Sendable {
     /// a loop of calls then costs no epoll_ctl per call. The poller takes the socket at its
     /// next wake (within a second, or at the session's next timer); what arrives meanwhile
     /// waits in the socket, and a caller that drives reads it first.
-    private func handBackLazily() {
+    private func handBackLazily(now: Int64) {
         guard !machine.state.isTerminal else { return armPoller() }
-        let soon = monotonicMillis() + Self.handBackDelay
-        poller.schedule(token, at: min(soon, machine.nextDeadline() ?? .max), soft: true)
+        poller.schedule(token, at: min(now + Self.handBackDelay, machine.nextDeadline() ?? .max), soft: true)
     }
 
     private static let handBackDelay: Int64 = 20
@@ -197,7 +196,7 @@ public final class DirectSession: @unchecked Sendable {
         if events & UInt32(ZKD_IN) != 0 { revents |= Int16(POLLIN) }
         if events & UInt32(ZKD_OUT) != 0 { revents |= Int16(POLLOUT) }
         if events & UInt32(ZKD_ERR | ZKD_HUP | ZKD_RDHUP) != 0 { revents |= Int16(POLLHUP) }
-        handleReadiness(revents)
+        handleReadiness(revents, now: monotonicMillis())
         armPoller()
     }
 
@@ -230,8 +229,7 @@ public final class DirectSession: @unchecked Sendable {
 
     // MARK: I/O (lock held)
 
-    private func handleReadiness(_ revents: Int16) {
-        let now = monotonicMillis()
+    private func handleReadiness(_ revents: Int16, now: Int64) {
         if connecting {
             guard revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 else { return }
             let connection = fdConnection
@@ -247,21 +245,21 @@ public final class DirectSession: @unchecked Sendable {
         if revents & Int16(POLLOUT) != 0 { flushOutbox() }
         guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, fd >= 0 else { return }
         let connection = fdConnection
-        withUnsafeTemporaryAllocation(byteCount: Self.receiveSize, alignment: 16) { buffer in
-            while fd >= 0 {
-                let n = recv(fd, buffer.baseAddress!, buffer.count, 0)
-                if n > 0 {
-                    run(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now))
-                    if n < buffer.count { break }
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    break
-                } else {
-                    closeSocket()
-                    run(machine.connectionClosed(connection, now: now))
-                    break
-                }
+        guard let base = zkd_thread_read_buffer() else { return }  // out of memory: try at the next wake
+        let buffer = UnsafeMutableRawBufferPointer(start: base, count: Int(ZKD_READ_BUFFER_SIZE))
+        while fd >= 0 {
+            let n = recv(fd, base, buffer.count, 0)
+            if n > 0 {
+                run(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now))
+                if n < buffer.count { break }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else {
+                closeSocket()
+                run(machine.connectionClosed(connection, now: now))
+                break
             }
         }
     }
@@ -308,7 +306,9 @@ public final class DirectSession: @unchecked Sendable {
                 flushOutbox()
             case let .closeConnection(connection):
                 if connection == fdConnection { closeSocket() }
-            case .complete, .watchEvent, .sessionEvent:
+            case let .complete(id, result):
+                listeners.completion(of: id, result: result)?(result)
+            case .watchEvent, .sessionEvent:
                 for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
                 if case .sessionEvent = action, machine.state.isTerminal { poller.unregister(token) }
             }

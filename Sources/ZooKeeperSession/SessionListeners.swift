@@ -43,17 +43,23 @@ public struct SessionListeners: Sendable {
         stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
     }
 
+    /// The completion to call with a request's result (what `calls(for: .complete)` makes,
+    /// without building a call list: the sequential path takes this one).
+    public mutating func completion(of id: RequestID, result: Result<OperationResult, ZooKeeperError>) -> Completion? {
+        // A watch whose request failed was never registered (exists on a missing node
+        // succeeds with nil, so its exists watch stays).
+        if !requestWatchers.isEmpty, let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
+            watchHandlers[watcher] = nil
+        }
+        return completions.removeValue(forKey: id)
+    }
+
     /// The handler calls `action` asks for, in order, to make after this returns; none for the
     /// I/O actions. `sessionEnded`: the session is terminal, so every watch handler goes.
     public mutating func calls(for action: SessionAction, sessionEnded: Bool) -> [() -> Void] {
         switch action {
         case let .complete(id, result):
-            // A watch whose request failed was never registered (exists on a missing node
-            // succeeds with nil, so its exists watch stays).
-            if let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
-                watchHandlers[watcher] = nil
-            }
-            guard let completion = completions.removeValue(forKey: id) else { return [] }
+            guard let completion = completion(of: id, result: result) else { return [] }
             return [{ completion(result) }]
         case let .watchEvent(event, watchers):
             let removal = [.dataWatchRemoved, .childWatchRemoved, .persistentWatchRemoved].contains(event.type)

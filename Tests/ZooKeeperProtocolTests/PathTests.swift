@@ -23,6 +23,30 @@ import ZooKeeperProtocol
         #expect(!PathValidation.isValid("/a/../", sequential: true))
     }
 
+    /// Every short path over an alphabet that mixes the rules' edge cases, against the rules
+    /// written out plainly (the validator takes an allocation-free shortcut for ASCII).
+    @Test func agreesWithTheRulesOnShortPaths() {
+        let alphabet: [Character] = ["/", ".", "a", " ", "\u{1}", "\u{7f}", "é"]
+        func expected(_ path: String, sequential: Bool) -> Bool {
+            guard path.first == "/" else { return false }
+            if path == "/" { return true }
+            if path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) { return false }
+            var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            if sequential, segments.last == "" { segments.removeLast() }
+            return !segments.isEmpty && segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        }
+        var paths = [""], all: [String] = []
+        for _ in 1...5 {
+            paths = paths.flatMap { p in alphabet.map { p + String($0) } }
+            all += paths
+        }
+        for path in all {
+            for sequential in [false, true] where path.count > 1 || !sequential {
+                #expect(PathValidation.isValid(path, sequential: sequential) == expected(path, sequential: sequential), "\(path.debugDescription) sequential: \(sequential)")
+            }
+        }
+    }
+
     @Test func errorSaysWhy() {
         do {
             try PathValidation.validate("/a//b")

@@ -35,4 +35,10 @@ static inline int zkd_epoll_wait(int epoll, uint64_t *tokens, uint32_t *events, 
     return n;
 }
 
+/* A receive buffer of ZKD_READ_BUFFER_SIZE bytes owned by the calling thread (freed when it
+ * exits): reads need no allocation per call, and idle sessions hold no buffer. NULL if out of
+ * memory. */
+enum { ZKD_READ_BUFFER_SIZE = 64 * 1024 };
+void *zkd_thread_read_buffer(void);
+
 #endif

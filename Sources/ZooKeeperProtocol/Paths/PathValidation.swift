@@ -10,6 +10,7 @@ public enum PathValidation {
     /// Validates `path`. A sequential create may end in "/" because the server appends the
     /// sequence number, so `sequential` relaxes that one rule.
     public static func validate(_ path: String, sequential: Bool = false) throws(InvalidPathError) {
+        if isPlainValid(path.utf8, sequential: sequential) { return }
         func fail(_ reason: String) -> InvalidPathError { InvalidPathError(path: path, reason: reason) }
         let scalars = Array(path.unicodeScalars)
         guard let first = scalars.first else { throw fail("path length must be > 0") }
@@ -30,6 +31,28 @@ public enum PathValidation {
         if segmentStart < scalars.count || !sequential {
             try checkSegment(scalars[segmentStart..<scalars.count], at: segmentStart, fail)
         }
+    }
+
+    /// The common case without allocating: printable ASCII that obeys every rule. False means
+    /// "not shown valid here"; the full check then decides and names the fault.
+    private static func isPlainValid(_ bytes: String.UTF8View, sequential: Bool) -> Bool {
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        if bytes.count == 1 { return true }
+        var segmentLength = 0, dots = 0
+        for byte in bytes.dropFirst() {
+            guard byte >= 0x20, byte < 0x7F else { return false }
+            if byte == UInt8(ascii: "/") {
+                guard segmentLength > 0, !(dots == segmentLength && dots <= 2) else { return false }
+                segmentLength = 0
+                dots = 0
+            } else {
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        // A sequential path may end in "/": the server appends the counter.
+        if segmentLength == 0 { return sequential }
+        return !(dots == segmentLength && dots <= 2)
     }
 
     /// Whether `path` is valid (see `validate`).
