@@ -38,7 +38,7 @@ private func threadReply(_ values: [LuaValue], _ reply: UnsafeMutablePointer<Uns
         holder = ThreadReply()
         pthread_setspecific(threadReplyKey, Unmanaged.passRetained(holder).toOpaque())
     }
-    holder.bytes = ValueStream.encode(values)
+    ValueStream.encode(values, into: &holder.bytes)
     holder.bytes.withUnsafeBufferPointer { reply.pointee = $0.baseAddress }
     length.pointee = holder.bytes.count
 }
@@ -48,14 +48,14 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
     let status: Int32
     switch outcome {
     case let .done(values):
-        lua.reply = ValueStream.encode(values)
+        ValueStream.encode(values, into: &lua.reply)
         status = statusDone
     case let .raise(message):
-        lua.reply = ValueStream.encode([.string(message)])
+        ValueStream.encode([.string(message)], into: &lua.reply)
         status = statusRaise
     case let .wait(pending):
         ticket?.pointee = pending.id
-        lua.reply = ValueStream.encode([])
+        ValueStream.encode([], into: &lua.reply)
         status = statusWait
     }
     lua.reply.withUnsafeBufferPointer { reply.pointee = $0.baseAddress }

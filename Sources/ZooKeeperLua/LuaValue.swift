@@ -95,10 +95,17 @@ enum ValueStream {
 
     static func encode(_ values: [LuaValue]) -> [UInt8] {
         var out: [UInt8] = []
+        encode(values, into: &out)
+        return out
+    }
+
+    /// Encodes into `out`, reusing its storage (a reply buffer per client: no allocation per
+    /// call), unless a large answer left it big.
+    static func encode(_ values: [LuaValue], into out: inout [UInt8]) {
+        if out.capacity > 64 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
         out.reserveCapacity(64)
         appendU32(&out, UInt32(values.count))
         for value in values { append(&out, value) }
-        return out
     }
 
     private static func append(_ out: inout [UInt8], _ value: LuaValue) {
