@@ -14,7 +14,7 @@ import json
 import statistics
 import sys
 
-ORDER = ["bare", "c", "swift", "kazoo", "luasocket-lua5.1", "luasocket-luajit", "lua-lua5.1", "lua-luajit"]
+ORDER = ["bare", "c", "swift", "swift-io", "kazoo", "luasocket-lua5.1", "luasocket-luajit", "lua-lua5.1", "lua-luajit"]
 OP_WORKLOADS = ["exists", "get", "set", "pexists", "pget"]
 TITLES = {
     "exists": "exists, sequential (one request in flight)",

@@ -18,7 +18,8 @@
 # Clients:   bare (bench/c/bare.c, hand-written frames on one blocking socket: the ceiling),
 #            c (bench/c/zkbench.c, libzookeeper_mt), kazoo (bench/kazoo_bench.py),
 #            luasocket-lua5.1/-luajit (bench/luasocket_bench.lua, the original pure-Lua approach),
-#            lua-lua5.1/-luajit (bench/lua_bench.lua, our resty.zookeeper module), swift (below).
+#            lua-lua5.1/-luajit (bench/lua_bench.lua, our resty.zookeeper module), swift (below),
+#            swift-io (the same, its loop on the client's I/O thread: ZooKeeperClient.ioExecutor).
 #
 # THE PEER CONVENTION (every client program follows it; so must bench/swift.sh):
 #     PROGRAM CONNECT_STRING WORKLOAD N SECONDS
@@ -141,7 +142,7 @@ fi
 # ---- 3. clients ---------------------------------------------------------------------------------
 ALL_CLIENTS=(bare c kazoo luasocket-lua5.1 luasocket-luajit)
 ((LUA_MODULE_OK)) && ALL_CLIENTS+=(lua-lua5.1 lua-luajit)
-((SWIFT_OK)) && ALL_CLIENTS+=(swift)
+((SWIFT_OK)) && ALL_CLIENTS+=(swift swift-io)
 if [[ -n "${BENCH_CLIENTS:-}" ]]; then
     sel=()
     for c in "${ALL_CLIENTS[@]}"; do [[ " $BENCH_CLIENTS " == *" $c "* ]] && sel+=("$c"); done
@@ -167,6 +168,7 @@ client_cmd() {   # client_cmd CLIENT -> the command words, in CMD
         lua-lua5.1) CMD=(lua5.1 bench/lua_bench.lua) ;;
         lua-luajit) CMD=(luajit bench/lua_bench.lua) ;;
         swift) CMD=(bash "$SWIFT_SCRIPT") ;;
+        swift-io) CMD=(env BENCH_SWIFT_EXECUTOR=io bash "$SWIFT_SCRIPT") ;;
     esac
     if [[ "$PIN" == 1 ]]; then CMD=(taskset -c 0 "${CMD[@]}"); fi
 }

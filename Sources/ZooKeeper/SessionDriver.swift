@@ -14,6 +14,8 @@ final class SessionDriver: @unchecked Sendable {
     typealias StateHandler = SessionListeners.StateHandler
 
     let eventLoop: EventLoop
+    /// Runs tasks on `eventLoop` (ZooKeeperClient.ioExecutor).
+    let ioExecutor: IOThreadExecutor
     private var machine: SessionStateMachine
     private let logger: Logger
     private var channels: [ConnectionID: Channel] = [:]
@@ -26,6 +28,7 @@ final class SessionDriver: @unchecked Sendable {
 
     init(configuration: SessionConfiguration, logger: Logger) {
         eventLoop = SharedEventLoop.next()
+        ioExecutor = IOThreadExecutor(eventLoop)
         machine = SessionStateMachine(configuration: configuration)
         self.logger = logger
         snapshot = SessionSnapshot()

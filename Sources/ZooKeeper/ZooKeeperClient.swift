@@ -60,6 +60,18 @@ public final class ZooKeeperClient: Sendable {
     private let driver: SessionDriver
     private let requestTimeoutMillis: Int64
 
+    /// An executor on the client's I/O thread, for loops of calls that should not pay two
+    /// thread hops per call (the reply otherwise resumes the task on another thread):
+    ///
+    /// ```swift
+    /// try await withTaskExecutorPreference(zk.ioExecutor) {
+    ///     for path in paths { _ = try await zk.exists(path) }
+    /// }
+    /// ```
+    ///
+    /// The thread serves every client of the process: keep slow or blocking work off it.
+    public var ioExecutor: any TaskExecutor { driver.ioExecutor }
+
     /// Creates a client and starts connecting; use `waitUntilConnected` or `connect` to wait.
     public init(configuration: Configuration) throws(ZooKeeperError) {
         let connectString: ConnectString

@@ -23,7 +23,7 @@ let sessionTimeout = Int64(environment("BENCH_SESSION_TIMEOUT", "30000")) ?? 30_
 let idleSessionTimeout = Int64(environment("BENCH_IDLE_SESSION_TIMEOUT", "10000")) ?? 10_000
 guard ["exists", "get", "set", "pexists", "pget", "idle"].contains(workload) else { exit(2) }
 
-func nowNanos() -> UInt64 {
+@Sendable func nowNanos() -> UInt64 {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
@@ -75,58 +75,69 @@ if workload == "idle" {
 }
 
 let zk = try await ZooKeeperClient.connect(connect, sessionTimeout: .milliseconds(sessionTimeout))
-var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
 let limit = UInt64(seconds * 1e9)
-var ops = 0
-var errors = 0
+// BENCH_SWIFT_EXECUTOR=io runs the loop on the client's I/O thread (ZooKeeperClient.ioExecutor).
+let onIOThread = environment("BENCH_SWIFT_EXECUTOR", "default") == "io"
+let name = onIOThread ? "swift-io" : "swift"
+
+/// Runs the workload from `began`: (operations, errors, latency histogram).
+@Sendable func runWorkload(began: UInt64) async throws -> (Int, Int, Histogram<UInt64>) {
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    var ops = 0
+    var errors = 0
+    switch workload {
+    case "exists", "get", "set":
+        while ops < count && nowNanos() - began < limit {
+            let t0 = nowNanos()
+            do {
+                switch workload {
+                case "exists": _ = try await zk.exists(path)
+                case "get": _ = try await zk.getData(path)
+                default: try await zk.setData(setPath, data: payload)
+                }
+            } catch { errors += 1 }
+            _ = histogram.record(nowNanos() - t0)
+            ops += 1
+        }
+    default:
+        // Keep `window` requests in flight; each completion starts the next until the cap.
+        let results: [(UInt64, Bool)] = try await withThrowingTaskGroup(of: (UInt64, Bool).self) { group in
+            var started = 0
+            var done: [(UInt64, Bool)] = []
+            func launch() {
+                started += 1
+                group.addTask {
+                    let t0 = nowNanos()
+                    do {
+                        if workload == "pexists" { _ = try await zk.exists(path) } else { _ = try await zk.getData(path) }
+                        return (nowNanos() - t0, true)
+                    } catch { return (nowNanos() - t0, false) }
+                }
+            }
+            while started < min(window, count) { launch() }
+            while let result = try await group.next() {
+                done.append(result)
+                if started < count && nowNanos() - began < limit { launch() }
+            }
+            return done
+        }
+        for (latency, ok) in results {
+            _ = histogram.record(latency)
+            if !ok { errors += 1 }
+        }
+        ops = results.count
+    }
+    return (ops, errors, histogram)
+}
+
 let start = resources()
 let began = nowNanos()
-
-switch workload {
-case "exists", "get", "set":
-    while ops < count && nowNanos() - began < limit {
-        let t0 = nowNanos()
-        do {
-            switch workload {
-            case "exists": _ = try await zk.exists(path)
-            case "get": _ = try await zk.getData(path)
-            default: try await zk.setData(setPath, data: payload)
-            }
-        } catch { errors += 1 }
-        _ = histogram.record(nowNanos() - t0)
-        ops += 1
-    }
-default:
-    // Keep `window` requests in flight; each completion starts the next until the cap.
-    let results: [(UInt64, Bool)] = try await withThrowingTaskGroup(of: (UInt64, Bool).self) { group in
-        var started = 0
-        var done: [(UInt64, Bool)] = []
-        func launch() {
-            started += 1
-            group.addTask {
-                let t0 = nowNanos()
-                do {
-                    if workload == "pexists" { _ = try await zk.exists(path) } else { _ = try await zk.getData(path) }
-                    return (nowNanos() - t0, true)
-                } catch { return (nowNanos() - t0, false) }
-            }
-        }
-        while started < min(window, count) { launch() }
-        while let result = try await group.next() {
-            done.append(result)
-            if started < count && nowNanos() - began < limit { launch() }
-        }
-        return done
-    }
-    for (latency, ok) in results {
-        _ = histogram.record(latency)
-        if !ok { errors += 1 }
-    }
-    ops = results.count
-}
+let (ops, errors, histogram) = onIOThread
+    ? try await withTaskExecutorPreference(zk.ioExecutor) { try await runWorkload(began: began) }
+    : try await runWorkload(began: began)
 let elapsed = Double(nowNanos() - began) / 1e9
 let (user, system) = cpu(start, resources())
-print("{\"client\":\"swift\",\"workload\":\"\(workload)\",\"ops\":\(ops),\"errors\":\(errors),\"seconds\":\(elapsed),"
+print("{\"client\":\"\(name)\",\"workload\":\"\(workload)\",\"ops\":\(ops),\"errors\":\(errors),\"seconds\":\(elapsed),"
     + "\"window\":\(workload.hasPrefix("p") ? window : 1),\"p50_us\":\(Double(histogram.valueAtPercentile(50)) / 1000),"
     + "\"p99_us\":\(Double(histogram.valueAtPercentile(99)) / 1000),\"cpu_user_s\":\(user),\"cpu_sys_s\":\(system),"
     + "\"max_rss_kb\":\(status("VmHWM"))}")
