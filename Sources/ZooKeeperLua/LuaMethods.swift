@@ -148,18 +148,13 @@ extension LuaClient {
         if !args[1].isNil { sessionTimeoutMillis = try args.integer(1, range: 1...86_400_000) }
         if connectString.trimmingCharacters(in: " \t") .isEmpty { return .done([.nil, .string("empty connect string")]) }
         if let zk, zk.state.isConnected { return .done([.boolean(true)]) }
-        let hosts: Int
-        do { hosts = try ConnectString(connectString).hosts.count } catch {
+        let parsed: ConnectString
+        do { parsed = try ParsedConnectStrings.parse(connectString) } catch {
             return .done([.nil, .string("connect failed: \(error.reason)")])
         }
-        let client: LuaSession
-        do {
-            client = try LuaSession(
-                connectString: connectString, sessionTimeout: sessionTimeoutMillis,
-                connectTimeout: max(500, timeoutMillis / Int64(hosts)), hostedIO: hostedIO)
-        } catch {
-            return .done([.nil, .string("connect failed: \(error.message)")])
-        }
+        let client = LuaSession(
+            connectString: parsed, sessionTimeout: sessionTimeoutMillis,
+            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), hostedIO: hostedIO)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }

@@ -15,11 +15,7 @@ final class LuaSession {
     /// The hosted session, when Lua moves the bytes.
     let hosted: HostedSession?
 
-    init(connectString text: String, sessionTimeout: Int64, connectTimeout: Int64, hostedIO: Bool) throws(ZooKeeperError) {
-        let connectString: ConnectString
-        do { connectString = try ConnectString(text) } catch {
-            throw ZooKeeperError(.badArguments, message: error.description)
-        }
+    init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, hostedIO: Bool) {
         let configuration = SessionConfiguration(
             connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout)
         if hostedIO {
