@@ -199,3 +199,28 @@ print_logs() {
         tail -n 20 "$f"
     done
 }
+
+# finish_suite RC PID...: the EXIT trap of a suite. Stops the given background processes, the
+# nginx master (QUIT, then KILL after 10 s) and every ZooKeeper test bed under WORK (zk*/), prints
+# the logs on failure, keeps WORK on failure or KEEP=1 (removes it otherwise), exits with RC.
+finish_suite() {
+    local rc=$1 pid dir
+    shift
+    trap - EXIT INT TERM
+    for pid in "$@"; do alive "$pid" && kill "$pid" 2>/dev/null; done
+    if alive "$NGINX_PID"; then
+        log "cleanup: stopping nginx master $NGINX_PID"
+        kill -QUIT "$NGINX_PID" 2>/dev/null || true
+        local deadline=$((SECONDS + 10))
+        while alive "$NGINX_PID" && ((SECONDS < deadline)); do sleep 0.1; done
+        kill_nginx
+    fi
+    for dir in "$WORK"/zk*/; do [[ -d "$dir" ]] && "$TESTBED" stop "${dir%/}" >/dev/null 2>&1; done
+    ((FAILED > 0 || rc != 0)) && print_logs
+    if [[ "${KEEP:-0}" == 1 || $FAILED -gt 0 || $rc -ne 0 ]]; then
+        echo "# logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}

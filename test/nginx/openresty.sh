@@ -46,28 +46,7 @@ ZK=""
 ENSEMBLE=""
 SUITE_T0=$(now_ms)
 
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    for pid in "${BG_PIDS[@]}"; do alive "$pid" && kill "$pid" 2>/dev/null; done
-    if alive "$NGINX_PID"; then
-        log "cleanup: stopping nginx master $NGINX_PID"
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true
-        local deadline=$((SECONDS + 10))
-        while alive "$NGINX_PID" && ((SECONDS < deadline)); do sleep 0.1; done
-        kill_nginx
-    fi
-    [[ -d "$WORK/zk" ]] && "$TESTBED" stop "$WORK/zk" >/dev/null 2>&1
-    [[ -d "$WORK/zk3" ]] && "$TESTBED" stop "$WORK/zk3" >/dev/null 2>&1
-    [[ -d "$WORK/zk-late" ]] && "$TESTBED" stop "$WORK/zk-late" >/dev/null 2>&1
-    ((FAILED > 0 || rc != 0)) && print_logs
-    if [[ "${KEEP:-0}" == 1 || $FAILED -gt 0 || $rc -ne 0 ]]; then
-        echo "# logs kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
+cleanup() { finish_suite $? "${BG_PIDS[@]}"; }
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 130' INT TERM
 

@@ -41,26 +41,7 @@ NGX_DIR="$WORK/nginx"
 WATCH_CURL_PID=""
 ZK=""
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    alive "$WATCH_CURL_PID" && kill "$WATCH_CURL_PID" 2>/dev/null
-    if alive "$NGINX_PID"; then
-        log "cleanup: stopping nginx master $NGINX_PID"
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true
-        local deadline=$((SECONDS + 10))
-        while alive "$NGINX_PID" && ((SECONDS < deadline)); do sleep 0.1; done
-        kill_nginx
-    fi
-    [[ -d "$WORK/zk" ]] && "$TESTBED" stop "$WORK/zk" >/dev/null 2>&1
-    ((FAILED > 0 || rc != 0)) && print_logs
-    if [[ "${KEEP:-0}" == 1 || $FAILED -gt 0 || $rc -ne 0 ]]; then
-        echo "# logs kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
+cleanup() { finish_suite $? "$WATCH_CURL_PID"; }
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 130' INT TERM
 
