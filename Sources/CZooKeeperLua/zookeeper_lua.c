@@ -259,12 +259,21 @@ static Client *check_client(lua_State *L) {
     return (Client *)luaL_checkudata(L, 1, CLIENT_META);
 }
 
+/* Starts `method` with the arguments from stack index `first` to the top (encoding them may
+ * raise on bad input, before the core sees anything). Returns the core's status. */
+static int32_t start_call(lua_State *L, Client *client, const char *method, int first, uint64_t *ticket,
+                          const uint8_t **reply, size_t *reply_length) {
+    size_t length;
+    const uint8_t *args = encode_stream(L, method, first, lua_gettop(L), &length);
+    return zkl_call(client->core, method, args, length, ticket, reply, reply_length);
+}
+
 /* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
 static int call_method(lua_State *L) {
     Client *client = check_client(L);
     const char *method = lua_tostring(L, lua_upvalueindex(1));
-    const uint8_t *args, *reply;
-    size_t length, reply_length;
+    const uint8_t *reply;
+    size_t reply_length;
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
@@ -273,8 +282,7 @@ static int call_method(lua_State *L) {
         lua_pushliteral(L, "not connected");
         return 2;
     }
-    args = encode_stream(L, method, 2, top, &length);
-    status = zkl_call(client->core, method, args, length, &ticket, &reply, &reply_length);
+    status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
     while (status == ZKL_WAIT) {
         release_refs(L, client->core);
         print_log_lines(L, client->core);
@@ -405,8 +413,8 @@ static int module_helper(lua_State *L) {
 static int hosted_begin(lua_State *L) {
     Client *client = check_client(L);
     const char *method = luaL_checkstring(L, 2);
-    const uint8_t *args, *reply;
-    size_t length, reply_length;
+    const uint8_t *reply;
+    size_t reply_length;
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
@@ -416,8 +424,7 @@ static int hosted_begin(lua_State *L) {
         lua_pushliteral(L, "not connected");
         return 3;
     }
-    args = encode_stream(L, method, 3, top, &length);
-    status = zkl_call(client->core, method, args, length, &ticket, &reply, &reply_length);
+    status = start_call(L, client, method, 3, &ticket, &reply, &reply_length);
     release_refs(L, client->core);
     lua_settop(L, top);
     if (status == ZKL_WAIT) {
