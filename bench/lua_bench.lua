@@ -1,9 +1,10 @@
--- Our Lua module (resty.zookeeper, native Swift core with one shared I/O thread).
+-- Our Lua module (resty.zookeeper, native Swift core; the waiting Lua thread does the I/O).
 --
 --   LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" RESTY_ZOOKEEPER_NATIVE=/path/libzookeeper_lua.so \
 --   lua5.1|luajit bench/lua_bench.lua HOST:PORT WORKLOAD N SECONDS
 --
 -- WORKLOAD: exists | get | set   sequential client:exists / client:get_data / client:set_data (100 B)
+--           pexists | pget       the same, BENCH_WINDOW requests in flight (see below)
 --           idle                 N clients connected in this one process, held for SECONDS:
 --                                RSS, CPU over the hold, thread count
 -- Op workloads stop after N ops or SECONDS, whichever comes first. Paths: BENCH_PATH (default
@@ -75,24 +76,46 @@ local ops = {
     get = function() local d = client:get_data(path); return d ~= nil end,
     set = function() return client:set_data(set_path, value) ~= nil end,
 }
--- Pipelined: client:batch keeps BENCH_WINDOW requests in flight from one Lua thread (whole
--- batches, so the window drains before it refills; latency = the batch's send to completion).
+-- Pipelined: BENCH_WINDOW requests in flight from one Lua thread. BENCH_LUA_PIPELINE=async
+-- (default) keeps a sliding window of handles (client:exists_async, ...: each answer waited for
+-- starts the next request); =batch sends whole client:batch calls, so the window drains before
+-- it refills (latency = the batch's send to completion).
 local pipelined = { pexists = "exists", pget = "get_data" }
 if pipelined[workload] then
     local window = tonumber(os.getenv("BENCH_WINDOW") or "1000")
-    local calls = {}
-    for i = 1, window do calls[i] = { pipelined[workload], path } end
+    local style = os.getenv("BENCH_LUA_PIPELINE") or "async"
+    local method = pipelined[workload]
     local now, lat, errors, done = util.now, {}, 0, 0
     local c0 = util.cpu_snapshot()
     local t0 = now()
-    while done < n and now() - t0 < limit do
-        local ts = now()
-        local results = client:batch(calls)
-        local us = (now() - ts) * 1e6
-        for i = 1, #results do
-            if results[i][1] == nil then errors = errors + 1 end
-            done = done + 1
-            lat[done] = us
+    if style == "batch" then
+        local calls = {}
+        for i = 1, window do calls[i] = { method, path } end
+        while done < n and now() - t0 < limit do
+            local ts = now()
+            local results = client:batch(calls)
+            local us = (now() - ts) * 1e6
+            for i = 1, #results do
+                if results[i][1] == nil then errors = errors + 1 end
+                done = done + 1
+                lat[done] = us
+            end
+        end
+    else
+        local start = client[method .. "_async"]
+        local handles, sent, started = {}, {}, 0
+        local function launch()
+            started = started + 1
+            sent[started] = now()
+            handles[started] = start(client, path)
+        end
+        while started < window and started < n do launch() end
+        while done < started do
+            local i = done + 1
+            if handles[i]:wait() == nil then errors = errors + 1 end
+            lat[i] = (now() - sent[i]) * 1e6
+            handles[i], sent[i], done = nil, nil, i
+            if started < n and now() - t0 < limit then launch() end
         end
     end
     local seconds = now() - t0

@@ -137,6 +137,12 @@ public func zkl_finish(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64,
     return publish(lua.finish(ticket), on: lua, ticket: nil, reply, replyLength)
 }
 
+@_cdecl("zkl_forget")
+public func zkl_forget(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) {
+    guard let pointer else { return }
+    client(pointer).forget(ticket)
+}
+
 @_cdecl("zkl_next_event")
 public func zkl_next_event(_ pointer: UnsafeMutableRawPointer?, _ args: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
                            _ length: UnsafeMutablePointer<Int>) -> Int32 {

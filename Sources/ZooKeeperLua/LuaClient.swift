@@ -136,6 +136,16 @@ final class LuaClient {
         return state.callbackDue ? .callbackDue : .pending
     }
 
+    /// Drops a ticket nobody will finish (an async handle collected unwaited): its answer is
+    /// dropped from the mailbox when it comes, or at its deadline.
+    func forget(_ id: UInt64) {
+        guard let ticket = tickets.removeValue(forKey: id) else { return }
+        for part in ticket.parts.isEmpty ? [ticket] : ticket.parts {
+            tickets[part.id] = nil
+            abandonedTickets.append((part.id, part.deadline))
+        }
+    }
+
     /// The deadline of a ticket (monotonic ms), if it is known.
     func deadline(of id: UInt64) -> Int64? { tickets[id]?.deadline }
 

@@ -136,6 +136,9 @@ extension LuaClient {
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
+        case _ where method.hasSuffix("_async") && Self.batchable.contains(String(method.dropLast(6))):
+            // `exists_async(...)` and the like: the glue keeps the ticket in a handle.
+            return try call(String(method.dropLast(6)), args)
         default:
             throw BadArgument(message: "resty.zookeeper: no method '\(method)'")
         }
@@ -299,6 +302,10 @@ extension LuaClient {
     }
 
     private func field(_ name: String) -> LuaValue {
+        // Diagnostics beyond the contract's _debug(): calls started and not yet finished, and
+        // those given up (async handles collected unwaited) whose answers are still due.
+        if name == "_pending_calls" { return .int(tickets.count) }
+        if name == "_abandoned_calls" { return .int(abandonedTickets.count) }
         guard let zk, zk.sessionId != 0 else { return name == "connect_string" ? .string(connectString) : .nil }
         switch name {
         case "session_id": return LuaFormat.id(zk.sessionId)
@@ -390,7 +397,8 @@ extension LuaClient {
     }
 
     /// Runs due callbacks, waiting up to `ms` (default 0) for the first.
-    /// Methods a batch may contain: those answered by one request, without a watch.
+    /// Methods a batch may contain, and those with an `_async` form: those answered by one
+    /// request.
     private static let batchable: Set<String> = [
         "exists", "get_data", "get_children", "delete", "create", "set_data", "stat", "get", "children",
         "get_acl", "set_acl", "sync", "get_ephemerals", "get_all_children_number", "multi", "multi_read",

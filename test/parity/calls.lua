@@ -123,6 +123,21 @@ function M.run(opts, out)
     line("get_all_children_number", c:get_all_children_number(root))
     line("get_config", type((c:get_config())))
     line("batch", c:batch{ { "exists", root .. "/a" }, { "get_data", root .. "/nope" }, { "get", root .. "/a" } })
+    local handles = {}
+    for i = 1, 50 do handles[i] = c:get_data_async(i % 2 == 0 and root .. "/a" or root .. "/nope") end
+    local h_bad = c:exists_async("no-slash")
+    line("async, last first", handles[50]:wait())
+    line("async, first", handles[1]:wait())
+    local all_right = true
+    for i = 2, 49 do
+        local data, err = handles[i]:wait()
+        if i % 2 == 0 and data == nil or i % 2 == 1 and err ~= "node does not exist" then all_right = false end
+    end
+    line("async, the others", all_right, handles[2]:ready())
+    line("async, invalid path", h_bad:wait())
+    try("async, no such method", function() return c:watch_async(root) end)
+    try("async, bad argument", function() return c:get_data_async({}) end)
+    for _ = 1, 20 do c:exists_async(root) end  -- dropped unwaited
 
     -- callbacks
     local heard = {}

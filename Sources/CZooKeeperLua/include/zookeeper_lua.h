@@ -47,6 +47,9 @@ int32_t zkl_wait(void *client, uint64_t ticket);
 /* The reply of an answered ticket: ZKL_DONE or ZKL_RAISE, as zkl_call. */
 int32_t zkl_finish(void *client, uint64_t ticket, const uint8_t **reply, size_t *reply_length);
 
+/* Gives up a ticket that will not be finished; its answer is dropped when it comes. */
+void zkl_forget(void *client, uint64_t ticket);
+
 /* The next due callback: its registry reference (0 when none) and its arguments (a stream). */
 int32_t zkl_next_event(void *client, const uint8_t **args, size_t *length);
 

@@ -42,7 +42,7 @@ local INSTANT = { session_state = true, _debug = true, on_state = true, set_time
 
 return function(native)
     local hosted = native._hosted
-    local begin, check, finish = hosted.begin, hosted.check, hosted.finish
+    local begin, check, finish, forget = hosted.begin, hosted.check, hosted.finish, hosted.forget
     local next_event, next_log_line = hosted.next_event, hosted.next_log_line
     local io_next, io_report, io_tick, io_wait_ms = hosted.io_next, hosted.io_report, hosted.io_tick, hosted.io_wait_ms
 
@@ -311,26 +311,81 @@ return function(native)
         return settle(st, finish(st.core, ticket))
     end
 
-    local function call(self, method, ...)
-        local st = self[STATE]
+    -- Why `method` may not go ahead here (a phase without yielding, another request's
+    -- client), or nil; a per-request client's connect takes its request as owner.
+    local function refusal(st, method)
         local phase = get_phase()
         if not INSTANT[method] and not YIELDABLE[phase] then
             if phase == "init" and method == "connect" then
-                return refuse(method, "no session in init_by_lua (the master process): every worker would share it; "
-                    .. "connect in a request, a timer, or use zk.shared() in init_worker_by_lua")
+                return "no session in init_by_lua (the master process): every worker would share it; "
+                    .. "connect in a request, a timer, or use zk.shared() in init_worker_by_lua"
             end
-            return refuse(method, "cannot wait in the " .. tostring(phase) .. " phase (no yielding there); "
-                .. "call it from rewrite, access, content or a timer (ngx.timer.at)")
+            return "cannot wait in the " .. tostring(phase) .. " phase (no yielding there); "
+                .. "call it from rewrite, access, content or a timer (ngx.timer.at)"
         end
         if not st.shared and get_request and not INSTANT[method] then
             local r = get_request()
             if st.owner and st.owner ~= r then
-                return refuse(method, "this client's connection belongs to another request or timer; "
-                    .. "use zk.shared() for a session shared by a worker's requests")
+                return "this client's connection belongs to another request or timer; "
+                    .. "use zk.shared() for a session shared by a worker's requests"
             end
             if method == "connect" then st.owner = r end
         end
+    end
+
+    local function call(self, method, ...)
+        local st = self[STATE]
+        local why = refusal(st, method)
+        if why then return refuse(method, why) end
         return answer(st, begin(st.core, method, ...))
+    end
+
+    -- ---- async handles: client:<method>_async(...) -> handle; handle:wait() -----------------
+
+    local function pack(...) return { n = select("#", ...), ... } end
+
+    local Handle = { __metatable = "locked" }
+    Handle.__index = {
+        --- What client:<method>(...) would have returned (again on every later wait).
+        wait = function(h)
+            if not h.values then
+                local why = refusal(h.st, h.method)
+                if why then return refuse(h.method, why) end
+                h.values = pack(answer(h.st, h.ticket))
+            end
+            return unpack(h.values, 1, h.values.n)
+        end,
+        --- Whether wait() would answer without waiting for the server.
+        ready = function(h)
+            return h.values ~= nil or check(h.st.core, h.ticket) == READY
+        end,
+    }
+    Handle.__tostring = function(h) return "resty.zookeeper handle (" .. tostring(h.ticket) .. ")" end
+
+    -- The call starts now (its request goes out with the next flush); the core says which
+    -- methods have an _async form. A handle collected unwaited gives its ticket up.
+    local function call_async(self, name, ...)
+        local st = self[STATE]
+        local method = name:sub(1, -7)
+        local why = refusal(st, method)
+        if why then
+            local values = pack(refuse(name, why))
+            return setmetatable({ st = st, method = method, values = values }, Handle)
+        end
+        local ticket_and_values = pack(begin(st.core, name, ...))
+        local ticket = ticket_and_values[1]
+        local h = { st = st, method = method, ticket = ticket }
+        if ticket == 0 then
+            h.values = pack(settle(st, unpack(ticket_and_values, 2, ticket_and_values.n)))
+        else
+            if st.shared then st.wake:post(1) else flush(st) end
+            local proxy = newproxy(true)
+            getmetatable(proxy).__gc = function()
+                if not h.values then forget(st.core, ticket) end
+            end
+            h.proxy = proxy
+        end
+        return setmetatable(h, Handle)
     end
 
     -- ---- client objects --------------------------------------------------------------------
@@ -357,6 +412,12 @@ return function(native)
     Client.__index = function(self, key)
         local method = methods[key]
         if method then return method end
+        if type(key) == "string" and #key > 6 and key:sub(-6) == "_async" then
+            return function(client, ...)
+                check_self(client, key)
+                return call_async(client, key, ...)
+            end
+        end
         if type(key) == "string" then
             local _, value = begin(rawget(self, STATE).core, "__field", key)
             return value
