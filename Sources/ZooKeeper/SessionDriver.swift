@@ -5,10 +5,10 @@ import NIOPosix
 import ZooKeeperProtocol
 import ZooKeeperSession
 
-/// Runs one SessionStateMachine on an event loop: opens and closes connections, writes what the
-/// machine sends, feeds it what arrives and the time, and delivers its completions and events.
-/// Every member is touched on `eventLoop` only.
-final class SessionDriver: @unchecked Sendable {
+/// The SwiftNIO transport: runs one `SessionRuntime` on an event loop, opens and closes its
+/// connections as channels, writes what it sends, feeds it what arrives and the time.
+/// Every member is touched on `eventLoop` only, except the entry points, which hop there.
+final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable {
     typealias Completion = SessionListeners.Completion
     typealias WatchHandler = SessionListeners.WatchHandler
     typealias StateHandler = SessionListeners.StateHandler
@@ -16,63 +16,51 @@ final class SessionDriver: @unchecked Sendable {
     let eventLoop: EventLoop
     /// Runs tasks on `eventLoop` (ZooKeeperClient.ioExecutor).
     let ioExecutor: IOThreadExecutor
-    private var machine: SessionStateMachine
+    private let runtime: SessionRuntime
     private let logger: Logger
     private var channels: [ConnectionID: Channel] = [:]
-    private var listeners = SessionListeners()
-    private static let handlerIDs = NIOLockedValueBox<UInt64>(1)
     private var tickTask: Scheduled<Void>?
     private var tickAt: Int64?
     /// Snapshot of the session for readers on other threads.
-    let snapshot: SessionSnapshot
+    let snapshot = SessionSnapshot()
 
     init(configuration: SessionConfiguration, logger: Logger) {
         eventLoop = SharedEventLoop.next()
         ioExecutor = IOThreadExecutor(eventLoop)
-        machine = SessionStateMachine(configuration: configuration)
+        runtime = SessionRuntime(configuration: configuration, clock: monotonicMillis)
         self.logger = logger
-        snapshot = SessionSnapshot()
+        runtime.attach(self)
+        runtime.onFacts = { [snapshot] in snapshot.update($0) }
     }
 
     // MARK: Entry points (any thread)
 
+    var state: SessionState { snapshot.facts.state }
+    var facts: SessionFacts { snapshot.facts }
+
     func start() {
-        onLoop { $0.run($0.machine.start(now: monotonicMillis())) }
+        onLoop { $0.runtime.start() }
     }
 
-    func submit(_ operation: Operation, watch: WatchHandler?, persistent: Bool, timeout: Int64, completion: @escaping Completion) {
-        onLoop { driver in
-            var watcher: WatcherID?
-            if let watch {
-                let id = driver.takeHandlerID()
-                driver.listeners.addWatch(watch, persistent: persistent, id: id)
-                watcher = id
-            }
-            let (id, actions) = driver.machine.submit(operation, watcher: watcher, timeout: timeout, now: monotonicMillis())
-            driver.listeners.expect(id, watcher: watcher, completion: completion)
-            driver.run(actions)
-        }
+    func submit(_ operation: Operation, watch: WatchHandler?, persistent: Bool, timeout: Int64, thenDrive: Bool = false,
+                completion: @escaping Completion) {
+        onLoop { $0.runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion) }
     }
 
     func close(timeout: Int64, done: @escaping @Sendable () -> Void) {
-        onLoop { driver in
-            driver.run(driver.machine.close(now: monotonicMillis(), timeout: timeout))
-            if driver.machine.state == .closed || driver.machine.state.isTerminal {
-                done()
-            } else {
-                driver.listeners.whenEnded(id: driver.takeHandlerID(), done)
-            }
-        }
+        onLoop { $0.runtime.close(timeout: timeout, done: done) }
     }
 
-    func addStateHandler(_ handler: @escaping StateHandler) -> UInt64 {
-        let id = takeHandlerID()
-        onLoop { $0.listeners.addState(handler, id: id) }
+    /// The id is known at once; the handler is in place before any later call reaches the loop.
+    @discardableResult
+    func onStateChange(_ handler: @escaping StateHandler) -> UInt64 {
+        let id = SessionRuntime.takeHandlerID()
+        onLoop { $0.runtime.onStateChange(handler, id: id) }
         return id
     }
 
     func removeStateHandler(_ id: UInt64) {
-        onLoop { $0.listeners.removeState(id) }
+        onLoop { $0.runtime.removeStateHandler(id) }
     }
 
     private func onLoop(_ body: @escaping @Sendable (SessionDriver) -> Void) {
@@ -83,65 +71,44 @@ final class SessionDriver: @unchecked Sendable {
         }
     }
 
-    private func takeHandlerID() -> UInt64 {
-        Self.handlerIDs.withLockedValue { next in
-            defer { next += 1 }
-            return next
-        }
-    }
-
     // MARK: Connection news (event loop)
 
     fileprivate func received(_ buffer: ByteBuffer, on connection: ConnectionID) {
-        let actions = buffer.withUnsafeReadableBytes { machine.bytesReceived($0, connection: connection, now: monotonicMillis()) }
-        run(actions)
+        buffer.withUnsafeReadableBytes { runtime.bytesReceived($0, connection: connection) }
     }
 
     fileprivate func closed(_ connection: ConnectionID) {
         guard channels.removeValue(forKey: connection) != nil else { return }
-        run(machine.connectionClosed(connection, now: monotonicMillis()))
+        runtime.connectionClosed(connection)
     }
 
-    // MARK: Actions
+    // MARK: Transport (the runtime's I/O, on the event loop)
 
-    private func run(_ actions: [SessionAction]) {
-        // Facts first: whoever a completion or event wakes must read the state it announces.
-        snapshot.update(machine)
-        for action in actions {
-            switch action {
-            case let .connect(host, connection):
-                connect(host, connection)
-            case let .send(bytes, connection):
-                guard let channel = channels[connection] else { continue }
-                var buffer = channel.allocator.buffer(capacity: bytes.count)
-                buffer.writeBytes(bytes)
-                channel.writeAndFlush(buffer, promise: nil)
-            case let .closeConnection(connection):
-                channels.removeValue(forKey: connection)?.close(promise: nil)
-            case let .sessionEvent(event, _):
-                logSessionEvent(event)
-                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
-                if machine.state.isTerminal {
-                    tickTask?.cancel()
-                    tickTask = nil
-                }
-            case .complete, .watchEvent:
-                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
-            }
-        }
-        scheduleTick()
+    func send(_ bytes: [UInt8], connection: ConnectionID) {
+        guard let channel = channels[connection] else { return }
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    func close(connection: ConnectionID) {
+        channels.removeValue(forKey: connection)?.close(promise: nil)
+    }
+
+    func sessionChanged(_ event: SessionEvent) {
+        logSessionEvent(event)
     }
 
     private func logSessionEvent(_ event: SessionEvent) {
         switch event {
-        case .expired, .authFailed: logger.notice("zookeeper session \(event)", metadata: ["session": "\(SessionId.hex(machine.sessionId))"])
-        default: logger.debug("zookeeper session \(event)", metadata: ["host": "\(machine.currentHost.map { "\($0)" } ?? "-")", "session": "\(SessionId.hex(machine.sessionId))"])
+        case .expired, .authFailed: logger.notice("zookeeper session \(event)", metadata: ["session": "\(SessionId.hex(runtime.facts.sessionId))"])
+        default: logger.debug("zookeeper session \(event)", metadata: ["host": "\(runtime.facts.currentHost.map { "\($0)" } ?? "-")", "session": "\(SessionId.hex(runtime.facts.sessionId))"])
         }
     }
 
-    private func connect(_ host: HostAddress, _ connection: ConnectionID) {
+    func open(_ host: HostAddress, connection: ConnectionID) {
         logger.debug("zookeeper connecting", metadata: ["host": "\(host)"])
-        let timeout = TimeAmount.milliseconds(machine.configuration.connectTimeout)
+        let timeout = TimeAmount.milliseconds(runtime.configuration.connectTimeout)
         // Resolve here rather than through NIO's resolver, which runs on libdispatch: that does
         // not survive a fork(), and a forked child (an nginx worker) could never connect.
         let address: SocketAddress
@@ -149,7 +116,7 @@ final class SessionDriver: @unchecked Sendable {
             address = try SocketAddress.makeAddressResolvingHost(host.host, port: host.port)
         } catch {
             logger.debug("zookeeper cannot resolve host", metadata: ["host": "\(host)", "error": "\(error)"])
-            eventLoop.execute { self.run(self.machine.connectionFailed(connection, now: monotonicMillis())) }
+            eventLoop.execute { self.runtime.connectionFailed(connection) }
             return
         }
         ClientBootstrap(group: eventLoop)
@@ -165,21 +132,23 @@ final class SessionDriver: @unchecked Sendable {
                 switch result {
                 case let .success(channel):
                     // The machine may have given up on this attempt (timeout, close) meanwhile.
-                    guard self.machine.currentConnection == connection else {
+                    guard self.runtime.currentConnection == connection else {
                         channel.close(promise: nil)
                         return
                     }
                     self.channels[connection] = channel
-                    self.run(self.machine.connectionEstablished(connection, now: monotonicMillis()))
+                    self.runtime.connectionEstablished(connection)
                 case let .failure(error):
                     self.logger.debug("zookeeper connect failed", metadata: ["host": "\(host)", "error": "\(error)"])
-                    self.run(self.machine.connectionFailed(connection, now: monotonicMillis()))
+                    self.runtime.connectionFailed(connection)
                 }
             }
     }
 
-    private func scheduleTick() {
-        guard let deadline = machine.nextDeadline() else {
+    /// Keeps a pending earlier tick rather than rescheduling at every step (a ping deadline
+    /// moves with every send): an early tick is harmless and schedules the next one.
+    func scheduleTick(at deadline: Millis?) {
+        guard let deadline else {
             tickTask?.cancel()
             tickTask = nil
             tickAt = nil
@@ -192,7 +161,7 @@ final class SessionDriver: @unchecked Sendable {
         tickTask = eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
             tickTask = nil
             tickAt = nil
-            run(machine.tick(now: monotonicMillis()))
+            runtime.tick()
         }
     }
 }

@@ -114,22 +114,22 @@ public final class ZooKeeperClient: Sendable {
     // MARK: Session
 
     /// The session's current state.
-    public var state: SessionState { driver.snapshot.facts.state }
+    public var state: SessionState { driver.facts.state }
     /// The session id (0 until a server accepted the session).
-    public var sessionId: Int64 { driver.snapshot.facts.sessionId }
+    public var sessionId: Int64 { driver.facts.sessionId }
     /// The session password, needed with `sessionId` to resume the session elsewhere.
-    public var sessionPassword: [UInt8] { driver.snapshot.facts.password }
+    public var sessionPassword: [UInt8] { driver.facts.password }
     /// The negotiated session timeout (the requested one until connected).
-    public var sessionTimeout: Duration { .milliseconds(driver.snapshot.facts.sessionTimeout) }
+    public var sessionTimeout: Duration { .milliseconds(driver.facts.sessionTimeout) }
     /// The newest zxid this client has seen.
-    public var lastZxid: Int64 { driver.snapshot.facts.lastZxid }
+    public var lastZxid: Int64 { driver.facts.lastZxid }
     /// The server in use or being tried.
-    public var currentHost: HostAddress? { driver.snapshot.facts.host }
+    public var currentHost: HostAddress? { driver.facts.currentHost }
 
     /// Calls `handler` on every session state change until the returned token is cancelled.
     @discardableResult
     public func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> StateObservation {
-        StateObservation(driver: driver, id: driver.addStateHandler(handler))
+        StateObservation(driver: driver, id: driver.onStateChange(handler))
     }
 
     /// Session state changes as an async sequence; it finishes after a terminal state.
@@ -181,7 +181,7 @@ public final class ZooKeeperClient: Sendable {
 
     /// The server's answer to the latest handshake, for diagnostics. It holds the session
     /// password: mask it before showing it (its description does).
-    public var lastConnectResponse: ConnectResponse? { driver.snapshot.facts.connectResponse }
+    public var lastConnectResponse: ConnectResponse? { driver.facts.lastConnectResponse }
 
     /// Submits any operation without awaiting it: `completion` runs on the client's I/O thread.
     /// `watch` (needed when the operation sets one) hears the watch's events; with `persistent`

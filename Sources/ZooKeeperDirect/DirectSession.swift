@@ -5,12 +5,12 @@ import Glibc
 import ZooKeeperProtocol
 import ZooKeeperSession
 
-/// A session driven without an event loop of its own: the thread that waits for an answer
-/// (`drive`) writes and reads the socket itself, so a sequential call costs no thread handoff;
-/// the shared `Poller` thread takes over while nobody waits, for pings, watch events and
-/// reconnects. One lock guards everything; completions and handlers run with it held, so they
-/// must only hand their news on (never call back into the session).
-public final class DirectSession: @unchecked Sendable {
+/// A transport without an event loop of its own: the thread that waits for an answer (`drive`)
+/// writes and reads the socket itself, so a sequential call costs no thread handoff; the shared
+/// `Poller` thread takes over while nobody waits, for pings, watch events and reconnects. One
+/// lock guards the socket and the session's `SessionRuntime`; completions and handlers run with
+/// it held, so they must only hand their news on (never call back into the session).
+public final class DirectSession: SessionTransport, @unchecked Sendable {
     /// Hears a request's result (with the session locked).
     public typealias Completion = SessionListeners.Completion
     /// Hears a watch's events (with the session locked).
@@ -19,7 +19,7 @@ public final class DirectSession: @unchecked Sendable {
     public typealias StateHandler = SessionListeners.StateHandler
 
     private var lock = pthread_mutex_t()
-    private var machine: SessionStateMachine
+    private let runtime: SessionRuntime
     private let poller: Poller
     private var token: UInt64 = 0
 
@@ -35,14 +35,12 @@ public final class DirectSession: @unchecked Sendable {
     /// A caller submitted and is about to drive: the socket is left to it, not the poller.
     private var callerWillDrive = false
 
-    private var listeners = SessionListeners()
-    private var nextHandlerID: UInt64 = 1
-
     /// A session that starts connecting with `start()`.
     public init(configuration: SessionConfiguration) {
-        machine = SessionStateMachine(configuration: configuration)
+        runtime = SessionRuntime(configuration: configuration, clock: monotonicMillis)
         poller = Poller.shared()
         pthread_mutex_init(&lock, nil)
+        runtime.attach(self)
         token = poller.register(self)
     }
 
@@ -60,27 +58,17 @@ public final class DirectSession: @unchecked Sendable {
     // MARK: Facts
 
     /// The session's state.
-    public var state: SessionState { locked { machine.state } }
-    /// The session id (0 until a server accepted the session).
-    public var sessionId: Int64 { locked { machine.sessionId } }
-    /// The session password (with the id, it resumes the session elsewhere).
-    public var password: [UInt8] { locked { machine.password } }
-    /// The negotiated session timeout in ms (the requested one until connected).
-    public var sessionTimeout: Int64 { locked { machine.sessionTimeout } }
-    /// The newest zxid seen.
-    public var lastZxid: Int64 { locked { machine.lastZxid } }
-    /// The server in use or being tried.
-    public var currentHost: HostAddress? { locked { machine.currentHost } }
-    /// The latest handshake answer (it holds the password).
-    public var lastConnectResponse: ConnectResponse? { locked { machine.lastConnectResponse } }
+    public var state: SessionState { locked { runtime.state } }
+    /// The session's facts (id, password, timeout, zxid, host...).
+    public var facts: SessionFacts { locked { runtime.facts } }
     /// How the session connects.
-    public var configuration: SessionConfiguration { machine.configuration }
+    public var configuration: SessionConfiguration { runtime.configuration }
 
     // MARK: Requests
 
     /// Starts connecting (the poller or a driving caller carries it on).
     public func start() {
-        locked { run(machine.start(now: monotonicMillis())) }
+        locked { runtime.start() }
     }
 
     /// Submits an operation; `completion` runs (with the session locked) in whichever thread
@@ -94,15 +82,7 @@ public final class DirectSession: @unchecked Sendable {
                 callerWillDrive = true
                 disarmPoller()
             }
-            var watcher: WatcherID?
-            if let watch {
-                let id = takeHandlerID()
-                listeners.addWatch(watch, persistent: persistent, id: id)
-                watcher = id
-            }
-            let (id, actions) = machine.submit(operation, watcher: watcher, timeout: timeout, now: monotonicMillis())
-            listeners.expect(id, watcher: watcher, completion: completion)
-            run(actions)
+            runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion)
         }
     }
 
@@ -118,12 +98,12 @@ public final class DirectSession: @unchecked Sendable {
         var now = monotonicMillis()
         while !ready() {
             if now >= deadline { break }
-            if let next = machine.nextDeadline(), next <= now {
-                run(machine.tick(now: now))
+            if let next = runtime.nextDeadline, next <= now {
+                runtime.tick(now: now)
                 now = monotonicMillis()
                 continue
             }
-            let wait = min(deadline, machine.nextDeadline() ?? .max) - now
+            let wait = min(deadline, runtime.nextDeadline ?? .max) - now
             let socket = fd
             let events = Int16(connecting ? POLLOUT : (POLLIN | (outboxOffset < outbox.count ? POLLOUT : 0)))
             pthread_mutex_unlock(&lock)
@@ -147,42 +127,26 @@ public final class DirectSession: @unchecked Sendable {
     /// next wake (within a second, or at the session's next timer); what arrives meanwhile
     /// waits in the socket, and a caller that drives reads it first.
     private func handBackLazily(now: Int64) {
-        guard !machine.state.isTerminal else { return armPoller() }
-        poller.schedule(token, at: min(now + Self.handBackDelay, machine.nextDeadline() ?? .max), soft: true)
+        guard !runtime.state.isTerminal else { return armPoller() }
+        poller.schedule(token, at: min(now + Self.handBackDelay, runtime.nextDeadline ?? .max), soft: true)
     }
 
     private static let handBackDelay: Int64 = 20
 
     /// Closes the session (closeSession, then the socket); `done` runs once it is closed.
     public func close(timeout: Int64 = 2_000, done: @escaping @Sendable () -> Void = {}) {
-        locked {
-            if machine.state.isTerminal {
-                done()
-                return
-            }
-            listeners.whenEnded(id: takeHandlerID(), done)
-            run(machine.close(now: monotonicMillis(), timeout: timeout))
-        }
+        locked { runtime.close(timeout: timeout, done: done) }
     }
 
     @discardableResult
     /// Calls `handler` (with the session locked) on every state change; returns its id.
     public func onStateChange(_ handler: @escaping StateHandler) -> UInt64 {
-        locked {
-            let id = takeHandlerID()
-            listeners.addState(handler, id: id)
-            return id
-        }
+        locked { runtime.onStateChange(handler) }
     }
 
     /// Stops calling a state handler.
     public func removeStateHandler(_ id: UInt64) {
-        locked { listeners.removeState(id) }
-    }
-
-    private func takeHandlerID() -> UInt64 {
-        defer { nextHandlerID += 1 }
-        return nextHandlerID
+        locked { runtime.removeStateHandler(id) }
     }
 
     // MARK: The poller's side
@@ -205,7 +169,7 @@ public final class DirectSession: @unchecked Sendable {
         defer { pthread_mutex_unlock(&lock) }
         guard !driving else { return }
         callerWillDrive = false  // a caller that promised to drive and did not: take over
-        run(machine.tick(now: monotonicMillis()))
+        runtime.tick()
         armPoller()
     }
 
@@ -217,7 +181,7 @@ public final class DirectSession: @unchecked Sendable {
 
     /// Hands the socket and the timers to the poller (while nobody drives).
     private func armPoller() {
-        poller.schedule(token, at: machine.state.isTerminal ? nil : machine.nextDeadline())
+        poller.schedule(token, at: runtime.nextDeadline)
         guard !driving, !callerWillDrive, fd >= 0 else { return }
         var events = UInt32(ZKD_IN | ZKD_RDHUP)
         if outboxOffset < outbox.count { events |= UInt32(ZKD_OUT) }
@@ -235,10 +199,10 @@ public final class DirectSession: @unchecked Sendable {
             let connection = fdConnection
             if Socket.connectError(fd) == 0 {
                 connecting = false
-                run(machine.connectionEstablished(connection, now: now))
+                runtime.connectionEstablished(connection, now: now)
             } else {
                 closeSocket()
-                run(machine.connectionFailed(connection, now: now))
+                runtime.connectionFailed(connection, now: now)
             }
             return
         }
@@ -250,7 +214,7 @@ public final class DirectSession: @unchecked Sendable {
         while fd >= 0 {
             let n = recv(fd, base, buffer.count, 0)
             if n > 0 {
-                run(machine.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now))
+                runtime.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now)
                 if n < buffer.count { break }
             } else if n < 0 && errno == EINTR {
                 continue
@@ -258,7 +222,7 @@ public final class DirectSession: @unchecked Sendable {
                 break
             } else {
                 closeSocket()
-                run(machine.connectionClosed(connection, now: now))
+                runtime.connectionClosed(connection, now: now)
                 break
             }
         }
@@ -269,7 +233,7 @@ public final class DirectSession: @unchecked Sendable {
         guard let offset = Socket.send(fd, outbox, from: outboxOffset) else {
             let connection = fdConnection
             closeSocket()
-            run(machine.connectionClosed(connection, now: monotonicMillis()))
+            runtime.connectionClosed(connection)
             return
         }
         outboxOffset = offset
@@ -288,32 +252,36 @@ public final class DirectSession: @unchecked Sendable {
         outboxOffset = 0
     }
 
-    private func run(_ actions: [SessionAction]) {
-        for action in actions {
-            switch action {
-            case let .connect(host, connection):
-                closeSocket()
-                fdConnection = connection
-                if let socket = Socket.startConnect(host) {
-                    fd = socket
-                    connecting = true
-                } else {
-                    run(machine.connectionFailed(connection, now: monotonicMillis()))
-                }
-            case let .send(bytes, connection):
-                guard connection == fdConnection, fd >= 0 else { continue }
-                if outbox.isEmpty { outbox = bytes } else { outbox += bytes }
-                flushOutbox()
-            case let .closeConnection(connection):
-                if connection == fdConnection { closeSocket() }
-            case let .complete(id, result):
-                listeners.completion(of: id, result: result)?(result)
-            case .watchEvent, .sessionEvent:
-                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
-                if case .sessionEvent = action, machine.state.isTerminal { poller.unregister(token) }
-            }
+    // MARK: Transport (the runtime calls these with the lock held; callers never do)
+
+    public func open(_ host: HostAddress, connection: ConnectionID) {
+        closeSocket()
+        fdConnection = connection
+        if let socket = Socket.startConnect(host) {
+            fd = socket
+            connecting = true
+        } else {
+            runtime.connectionFailed(connection)
         }
+    }
+
+    public func send(_ bytes: [UInt8], connection: ConnectionID) {
+        guard connection == fdConnection, fd >= 0 else { return }
+        if outbox.isEmpty { outbox = bytes } else { outbox += bytes }
+        flushOutbox()
+    }
+
+    public func close(connection: ConnectionID) {
+        if connection == fdConnection { closeSocket() }
+    }
+
+    /// A driving caller watches the deadline itself; otherwise the poller does.
+    public func scheduleTick(at deadline: Millis?) {
         if !driving { armPoller() }
+    }
+
+    public func sessionChanged(_ event: SessionEvent) {
+        if runtime.state.isTerminal { poller.unregister(token) }
     }
 }
 

@@ -29,12 +29,12 @@ final class LuaSession {
     }
 
     var state: SessionState { session.state }
-    var sessionId: Int64 { session.sessionId }
-    var sessionPassword: [UInt8] { session.password }
-    var sessionTimeout: Duration { .milliseconds(session.sessionTimeout) }
-    var lastZxid: Int64 { session.lastZxid }
-    var currentHost: HostAddress? { session.currentHost }
-    var lastConnectResponse: ConnectResponse? { session.lastConnectResponse }
+    var sessionId: Int64 { session.facts.sessionId }
+    var sessionPassword: [UInt8] { session.facts.password }
+    var sessionTimeout: Duration { .milliseconds(session.facts.sessionTimeout) }
+    var lastZxid: Int64 { session.facts.lastZxid }
+    var currentHost: HostAddress? { session.facts.currentHost }
+    var lastConnectResponse: ConnectResponse? { session.facts.lastConnectResponse }
 
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false, timeout: Duration,
                 completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {

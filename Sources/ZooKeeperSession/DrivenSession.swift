@@ -1,20 +1,17 @@
 import ZooKeeperProtocol
 
-/// What a front door needs of a session, whichever driver moves its bytes (the direct driver's
-/// own sockets, or a host's, such as nginx cosockets through `HostedSession`).
+/// What a front door (the Swift API, the Lua client, recipes) needs of a session, whichever
+/// transport moves its bytes. Each transport answers it by handing the call to its
+/// `SessionRuntime` on its own terms (event loop, lock, host thread).
 public protocol DrivenSession: AnyObject {
+    /// Where the session stands (cheap: read on every call).
     var state: SessionState { get }
-    var sessionId: Int64 { get }
-    var password: [UInt8] { get }
-    /// The negotiated session timeout in ms (the requested one until connected).
-    var sessionTimeout: Int64 { get }
-    var lastZxid: Int64 { get }
-    var currentHost: HostAddress? { get }
-    var lastConnectResponse: ConnectResponse? { get }
+    /// Everything else the owner may ask.
+    var facts: SessionFacts { get }
 
     /// Starts connecting.
     func start()
-    /// Submits an operation; `thenDrive` tells a driver that the caller drives next.
+    /// Submits an operation; `thenDrive` tells a transport that the caller drives next.
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler?, persistent: Bool, timeout: Int64,
                 thenDrive: Bool, completion: @escaping SessionListeners.Completion)
     /// Closes the session; `done` runs once it ended.

@@ -1,12 +1,12 @@
 import DequeModule
 import ZooKeeperProtocol
 
-/// A session whose host moves the bytes: the host opens, writes and closes connections as
+/// The transport whose host moves the bytes: the host opens, writes and closes connections as
 /// `nextCommand()` asks, and reports what happened (`connectionEstablished`, `bytesReceived`,
 /// time passing with `tick`). Used where the host's own I/O must be used, such as nginx, whose
 /// workers may only wait on cosockets. Not thread-safe: one thread drives it and hears its
 /// completions, watch events and state changes, synchronously, inside these calls.
-public final class HostedSession: DrivenSession {
+public final class HostedSession: DrivenSession, SessionTransport {
     /// What the host must do, in order.
     public enum Command: Equatable, Sendable {
         /// Open a connection; report `connectionEstablished` or `connectionFailed`.
@@ -17,117 +17,86 @@ public final class HostedSession: DrivenSession {
         case close(ConnectionID)
     }
 
-    private var machine: SessionStateMachine
-    private var listeners = SessionListeners()
+    /// The session; the host's thread is the only one that calls it.
+    public let runtime: SessionRuntime
     private var commands = Deque<Command>()
-    private var nextHandlerID: UInt64 = 1
-    private let clock: () -> Millis
 
     /// A session that starts with `start()`; `clock` gives monotonic milliseconds.
     public init(configuration: SessionConfiguration, clock: @escaping () -> Millis) {
-        machine = SessionStateMachine(configuration: configuration)
-        self.clock = clock
+        runtime = SessionRuntime(configuration: configuration, clock: clock)
+        runtime.attach(self)
     }
 
-    public var state: SessionState { machine.state }
-    public var sessionId: Int64 { machine.sessionId }
-    public var password: [UInt8] { machine.password }
-    public var sessionTimeout: Int64 { machine.sessionTimeout }
-    public var lastZxid: Int64 { machine.lastZxid }
-    public var currentHost: HostAddress? { machine.currentHost }
-    public var lastConnectResponse: ConnectResponse? { machine.lastConnectResponse }
+    public var state: SessionState { runtime.state }
+    public var facts: SessionFacts { runtime.facts }
     /// When `tick` is due next (monotonic ms), if ever.
-    public var nextDeadline: Millis? { machine.state.isTerminal ? nil : machine.nextDeadline() }
+    public var nextDeadline: Millis? { runtime.nextDeadline }
     /// The connection the session uses or is opening.
-    public var currentConnection: ConnectionID? { machine.currentConnection }
+    public var currentConnection: ConnectionID? { runtime.currentConnection }
 
-    public func start() { run(machine.start(now: clock())) }
+    public func start() { runtime.start() }
 
     public func submit(_ operation: Operation, watch: SessionListeners.WatchHandler?, persistent: Bool, timeout: Int64,
                        thenDrive: Bool = false, completion: @escaping SessionListeners.Completion) {
-        var watcher: WatcherID?
-        if let watch {
-            watcher = takeHandlerID()
-            listeners.addWatch(watch, persistent: persistent, id: watcher!)
-        }
-        let (id, actions) = machine.submit(operation, watcher: watcher, timeout: timeout, now: clock())
-        listeners.expect(id, watcher: watcher, completion: completion)
-        run(actions)
+        runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion)
     }
 
-    public func close(timeout: Int64, done: @escaping @Sendable () -> Void) {
-        if machine.state.isTerminal {
-            done()
-            return
-        }
-        listeners.whenEnded(id: takeHandlerID(), done)
-        run(machine.close(now: clock(), timeout: timeout))
-    }
+    public func close(timeout: Int64, done: @escaping @Sendable () -> Void) { runtime.close(timeout: timeout, done: done) }
 
     @discardableResult
-    public func onStateChange(_ handler: @escaping SessionListeners.StateHandler) -> UInt64 {
-        let id = takeHandlerID()
-        listeners.addState(handler, id: id)
-        return id
-    }
+    public func onStateChange(_ handler: @escaping SessionListeners.StateHandler) -> UInt64 { runtime.onStateChange(handler) }
 
-    public func removeStateHandler(_ id: UInt64) { listeners.removeState(id) }
+    public func removeStateHandler(_ id: UInt64) { runtime.removeStateHandler(id) }
 
     // MARK: The host's side
 
     /// The next thing to do with the connections, if any.
     public func nextCommand() -> Command? { commands.popFirst() }
 
-    public func connectionEstablished(_ connection: ConnectionID) {
-        run(machine.connectionEstablished(connection, now: clock()))
-    }
+    public func connectionEstablished(_ connection: ConnectionID) { runtime.connectionEstablished(connection) }
 
     public func connectionFailed(_ connection: ConnectionID) {
         dropCommands(for: connection)
-        run(machine.connectionFailed(connection, now: clock()))
+        runtime.connectionFailed(connection)
     }
 
     public func connectionClosed(_ connection: ConnectionID) {
         dropCommands(for: connection)
-        run(machine.connectionClosed(connection, now: clock()))
+        runtime.connectionClosed(connection)
     }
 
     public func bytesReceived(_ bytes: UnsafeRawBufferPointer, connection: ConnectionID) {
-        run(machine.bytesReceived(bytes, connection: connection, now: clock()))
+        runtime.bytesReceived(bytes, connection: connection)
     }
 
     /// Time passed: pings, timeouts, reconnect pauses.
-    public func tick() { run(machine.tick(now: clock())) }
+    public func tick() { runtime.tick() }
 
-    // MARK: Internals
+    // MARK: Transport (the runtime's I/O, queued for the host)
 
-    private func takeHandlerID() -> UInt64 {
-        defer { nextHandlerID += 1 }
-        return nextHandlerID
+    public func open(_ host: HostAddress, connection: ConnectionID) {
+        commands.append(.connect(host: host.host, port: host.port, connection))
     }
+
+    /// Consecutive writes to one connection are coalesced into one command.
+    public func send(_ bytes: [UInt8], connection: ConnectionID) {
+        if case let .send(queued, last)? = commands.last, last == connection {
+            commands[commands.count - 1] = .send(queued + bytes, connection)
+        } else {
+            commands.append(.send(bytes, connection))
+        }
+    }
+
+    public func close(connection: ConnectionID) {
+        dropCommands(for: connection)
+        commands.append(.close(connection))
+    }
+
+    /// The host asks `nextDeadline` when it waits.
+    public func scheduleTick(at deadline: Millis?) {}
 
     /// Writes queued for a connection that is gone will never be made.
     private func dropCommands(for connection: ConnectionID) {
         commands.removeAll { if case let .send(_, c) = $0 { c == connection } else { false } }
-    }
-
-    private func run(_ actions: [SessionAction]) {
-        for action in actions {
-            switch action {
-            case let .connect(address, connection):
-                commands.append(.connect(host: address.host, port: address.port, connection))
-            case let .send(bytes, connection):
-                if case let .send(queued, last)? = commands.last, last == connection {
-                    commands[commands.count - 1] = .send(queued + bytes, connection)
-                } else {
-                    commands.append(.send(bytes, connection))
-                }
-            case let .closeConnection(connection):
-                dropCommands(for: connection)
-                commands.append(.close(connection))
-            case .complete, .watchEvent, .sessionEvent:
-                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
-            }
-        }
     }
 }

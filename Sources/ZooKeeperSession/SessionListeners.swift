@@ -1,5 +1,6 @@
 /// Who hears what a session's actions announce: request completions, watch events and state
-/// changes. Both drivers keep one and hand it every action; the I/O actions are theirs.
+/// changes. `SessionRuntime` keeps one and hands it every action; the I/O actions go to its
+/// transport.
 /// It returns the calls to make instead of making them, so that a handler may call back into
 /// its session (submit, close) once the bookkeeping is done.
 public struct SessionListeners: Sendable {

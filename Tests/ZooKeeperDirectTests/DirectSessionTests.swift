@@ -53,11 +53,11 @@ import ZooKeeperTestSupport
         _ = perform(writer, .create(path: path, data: [], acl: Ids.openACLUnsafe, mode: .persistent))
         let event = Box<WatchEvent>()
         _ = perform(zk, .getData(path: path, watch: true), watch: { event.set($0) })
-        let id = zk.sessionId
+        let id = zk.facts.sessionId
 
         // Idle for longer than the session timeout: only the poller's pings keep it.
         try await Task.sleep(for: .seconds(3))
-        #expect(zk.state == .connected && zk.sessionId == id)
+        #expect(zk.state == .connected && zk.facts.sessionId == id)
         _ = perform(writer, .setData(path: path, data: [9], version: -1))
         for _ in 0..<100 where event.get == nil { try await Task.sleep(for: .milliseconds(20)) }
         #expect(event.get == WatchEvent(type: .nodeDataChanged, state: .syncConnected, path: path), "delivered by the poller")

@@ -85,8 +85,8 @@ import ZooKeeperSession
         if case let .connect(request)? = frames.first { #expect(request.timeOut == 9_000) } else { Issue.record("no ConnectRequest") }
         bed.receive(FakeServer.connectResponse(timeOut: 6_000, sessionId: testSessionId, passwd: testPassword), on: 1)
         #expect(bed.session.state == .connected)
-        #expect(bed.session.sessionId == testSessionId)
-        #expect(bed.session.sessionTimeout == 6_000)
+        #expect(bed.session.facts.sessionId == testSessionId)
+        #expect(bed.session.facts.sessionTimeout == 6_000)
         #expect(bed.heard.entries.contains("state connected"))
         #expect(bed.session.nextDeadline == 2_000)  // a ping at a third of the timeout
     }
@@ -112,7 +112,7 @@ import ZooKeeperSession
         bed.receive(replies, on: connection)
         #expect(heard.entries.filter { $0.hasPrefix("/") }.count == 3)
         #expect(heard.entries.last?.hasPrefix("/c") == true)
-        #expect(bed.session.lastZxid == 9)
+        #expect(bed.session.facts.lastZxid == 9)
     }
 
     @Test func aLostConnectionDropsItsWritesFailsItsRequestsAndConnectsElsewhere() throws {
