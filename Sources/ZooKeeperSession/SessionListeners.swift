@@ -74,7 +74,8 @@ public struct SessionListeners: Sendable {
             var calls: [() -> Void] = watchers.sorted().compactMap { id in
                 watchHandlers[id].map { entry in { entry.handler(stateEvent) } }
             }
-            calls += stateHandlers.values.map { handler in { handler(event) } }
+            // In the order they were added (ids grow).
+            calls += stateHandlers.sorted { $0.key < $1.key }.map { entry in { entry.value(event) } }
             if sessionEnded { watchHandlers.removeAll() }
             return calls
         case .connect, .send, .closeConnection:
