@@ -23,11 +23,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     private let poller: Poller
     private var token: UInt64 = 0
 
-    private var fd: Int32 = -1
-    private var fdConnection: ConnectionID = 0
-    private var connecting = false
-    private var outbox: [UInt8] = []
-    private var outboxOffset = 0
+    private var connection = DirectConnection()
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
     /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
@@ -45,7 +41,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     }
 
     deinit {
-        if fd >= 0 { Glibc.close(fd) }
+        connection.close()
         pthread_mutex_destroy(&lock)
     }
 
@@ -104,8 +100,8 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
                 continue
             }
             let wait = min(deadline, runtime.nextDeadline ?? .max) - now
-            let socket = fd
-            let events = Int16(connecting ? POLLOUT : (POLLIN | (outboxOffset < outbox.count ? POLLOUT : 0)))
+            let socket = connection.fd
+            let events = Int16(connection.connecting ? POLLOUT : (POLLIN | (connection.hasOutput ? POLLOUT : 0)))
             pthread_mutex_unlock(&lock)
             var revents: Int16 = 0
             if socket >= 0 {
@@ -115,7 +111,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
             }
             pthread_mutex_lock(&lock)
             now = monotonicMillis()
-            if revents != 0 && socket == fd { handleReadiness(revents, now: now) }
+            if revents != 0 && socket == connection.fd { handleReadiness(revents, now: now) }
         }
         driving = false
         handBackLazily(now: now)
@@ -174,105 +170,81 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     }
 
     private func disarmPoller() {
-        guard armedEvents != 0, fd >= 0 else { return }
-        poller.arm(token, fd: fd, events: 0)
+        guard armedEvents != 0, connection.isOpen else { return }
+        poller.arm(token, fd: connection.fd, events: 0)
         armedEvents = 0
     }
 
     /// Hands the socket and the timers to the poller (while nobody drives).
     private func armPoller() {
         poller.schedule(token, at: runtime.nextDeadline)
-        guard !driving, !callerWillDrive, fd >= 0 else { return }
+        guard !driving, !callerWillDrive, connection.isOpen else { return }
         var events = UInt32(ZKD_IN | ZKD_RDHUP)
-        if outboxOffset < outbox.count { events |= UInt32(ZKD_OUT) }
-        if connecting { events = UInt32(ZKD_OUT) }
+        if connection.hasOutput { events |= UInt32(ZKD_OUT) }
+        if connection.connecting { events = UInt32(ZKD_OUT) }
         guard events != armedEvents else { return }
-        poller.arm(token, fd: fd, events: events)
+        poller.arm(token, fd: connection.fd, events: events)
         armedEvents = events
     }
 
     // MARK: I/O (lock held)
 
     private func handleReadiness(_ revents: Int16, now: Int64) {
-        if connecting {
+        let id = connection.id
+        if connection.connecting {
             guard revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 else { return }
-            let connection = fdConnection
-            if Socket.connectError(fd) == 0 {
-                connecting = false
-                runtime.connectionEstablished(connection, now: now)
+            if connection.finishConnect() {
+                runtime.connectionEstablished(id, now: now)
             } else {
-                closeSocket()
-                runtime.connectionFailed(connection, now: now)
+                connectionLost(id, failed: true, now: now)
             }
             return
         }
-        if revents & Int16(POLLOUT) != 0 { flushOutbox() }
-        guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, fd >= 0 else { return }
-        let connection = fdConnection
+        if revents & Int16(POLLOUT) != 0 { flush() }
+        guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, connection.isOpen else { return }
         guard let base = zkd_thread_read_buffer() else { return }  // out of memory: try at the next wake
         let buffer = UnsafeMutableRawBufferPointer(start: base, count: Int(ZKD_READ_BUFFER_SIZE))
-        while fd >= 0 {
-            let n = recv(fd, base, buffer.count, 0)
-            if n > 0 {
-                runtime.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: connection, now: now)
-                if n < buffer.count { break }
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else {
-                closeSocket()
-                runtime.connectionClosed(connection, now: now)
-                break
+        // The runtime may close or replace the connection while handling what was read.
+        while connection.isOpen && connection.id == id {
+            switch connection.read(into: buffer) {
+            case let .bytes(n):
+                runtime.bytesReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), connection: id, now: now)
+                if n < buffer.count { return }
+            case .drained:
+                return
+            case .ended:
+                return connectionLost(id, failed: false, now: now)
             }
         }
     }
 
-    private func flushOutbox() {
-        guard fd >= 0, outboxOffset < outbox.count else { return }
-        guard let offset = Socket.send(fd, outbox, from: outboxOffset) else {
-            let connection = fdConnection
-            closeSocket()
-            runtime.connectionClosed(connection)
-            return
-        }
-        outboxOffset = offset
-        if outboxOffset == outbox.count {
-            outbox.removeAll(keepingCapacity: true)
-            outboxOffset = 0
-        }
+    private func flush() {
+        let id = connection.id
+        if !connection.flush() { connectionLost(id, failed: false, now: monotonicMillis()) }
     }
 
-    private func closeSocket() {
-        if fd >= 0 { Glibc.close(fd) }  // closing also drops it from the poller's epoll set
-        fd = -1
+    /// The socket is closed already: the runtime hears it.
+    private func connectionLost(_ id: ConnectionID, failed: Bool, now: Int64) {
         armedEvents = 0
-        connecting = false
-        outbox.removeAll()
-        outboxOffset = 0
+        if failed { runtime.connectionFailed(id, now: now) } else { runtime.connectionClosed(id, now: now) }
     }
 
     // MARK: Transport (the runtime calls these with the lock held; callers never do)
 
-    public func open(_ host: HostAddress, connection: ConnectionID) {
-        closeSocket()
-        fdConnection = connection
-        if let socket = Socket.startConnect(host) {
-            fd = socket
-            connecting = true
-        } else {
-            runtime.connectionFailed(connection)
-        }
+    public func open(_ host: HostAddress, connection id: ConnectionID) {
+        armedEvents = 0
+        if !connection.open(host, id: id) { runtime.connectionFailed(id) }
     }
 
-    public func send(_ bytes: [UInt8], connection: ConnectionID) {
-        guard connection == fdConnection, fd >= 0 else { return }
-        if outbox.isEmpty { outbox = bytes } else { outbox += bytes }
-        flushOutbox()
+    public func send(_ bytes: [UInt8], connection id: ConnectionID) {
+        guard id == connection.id, connection.isOpen else { return }
+        if !connection.write(bytes) { connectionLost(id, failed: false, now: monotonicMillis()) }
     }
 
-    public func close(connection: ConnectionID) {
-        if connection == fdConnection { closeSocket() }
+    public func close(connection id: ConnectionID) {
+        guard id == connection.id else { return }
+        connection.close()
+        armedEvents = 0
     }
 
     /// A driving caller watches the deadline itself; otherwise the poller does.
