@@ -59,6 +59,19 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         return id
     }
 
+    /// Like `onStateChange`, and hands `current` the state at the moment the handler took its
+    /// place, in the same step on the loop: no change can fall between the two. (Reading
+    /// `state` before registering races with an answer the loop is processing at that moment.)
+    @discardableResult
+    func onStateChange(_ handler: @escaping StateHandler, current: @escaping @Sendable (SessionState) -> Void) -> UInt64 {
+        let id = SessionRuntime.takeHandlerID()
+        onLoop { driver in
+            driver.runtime.onStateChange(handler, id: id)
+            current(driver.runtime.state)
+        }
+        return id
+    }
+
     func removeStateHandler(_ id: UInt64) {
         onLoop { $0.runtime.removeStateHandler(id) }
     }

@@ -145,19 +145,30 @@ public final class ZooKeeperClient: Sendable {
 
     /// Waits until the session is connected; throws when it ends first or the time runs out.
     public func waitUntilConnected(timeout: Duration) async throws {
+        if state.isConnected { return }
         let waiter = OneShot<Result<Void, ZooKeeperError>>()
-        let observation = onStateChange { event in
-            switch event {
-            case .connected, .reconnected, .connectedReadOnly: waiter.fulfil(.success(()))
+        let settle: @Sendable (SessionState) -> Void = { state in
+            switch state {
+            case .connected, .connectedReadOnly: waiter.fulfil(.success(()))
             case .expired: waiter.fulfil(.failure(ZooKeeperError(.sessionExpired)))
             case .authFailed: waiter.fulfil(.failure(ZooKeeperError(.authFailed)))
             case .closed: waiter.fulfil(.failure(ZooKeeperError.closed()))
-            default: break
+            case .connecting: break
             }
         }
-        defer { observation.cancel() }
-        if state.isConnected { return }
-        if state.isTerminal { throw state == .expired ? ZooKeeperError(.sessionExpired) : ZooKeeperError.closed() }
+        // The state is read on the loop where the handler is registered: a connect answered
+        // between a read here and the registration there would otherwise go unheard.
+        let id = driver.onStateChange({ event in
+            switch event {
+            case .connected, .reconnected: settle(.connected)
+            case .connectedReadOnly: settle(.connectedReadOnly)
+            case .expired: settle(.expired)
+            case .authFailed: settle(.authFailed)
+            case .closed: settle(.closed)
+            case .connecting, .disconnected: break
+            }
+        }, current: settle)
+        defer { driver.removeStateHandler(id) }
         let timer = driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
             waiter.fulfil(.failure(ZooKeeperError(.connectionLoss, message: "could not connect within \(timeout)")))
         }
