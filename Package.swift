@@ -13,12 +13,15 @@ let package = Package(
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
         // The native Lua module (libzookeeper_lua.so), loaded by the shims in lua/.
         .library(name: "zookeeper_lua", type: .dynamic, targets: ["ZooKeeperLua"]),
+        // A command line for looking at and changing a tree (docs/cli.md).
+        .executable(name: "zk", targets: ["zk"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // Layer 1: the wire protocol. Values in, bytes out and back; no I/O, no threads, no Lua.
@@ -61,6 +64,12 @@ let package = Package(
             swiftSettings: hotPath
         ),
 
+        // The `zk` command line, on the Swift API only.
+        .executableTarget(
+            name: "zk",
+            dependencies: ["ZooKeeper", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         // Benchmarks the Swift API (bench/run.sh compares it with the peers); not part of the tests.
         .executableTarget(
             name: "zk-bench",
@@ -78,8 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ZooKeeperClientTests",
-            dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-            exclude: ["kazoo_peer.py"]
+            dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(
             name: "ZooKeeperIntegrationTests",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift packages' tests (protocol units, decoder fuzzing, state machine,
 # the direct driver, the Swift API against real single and ensemble servers, kazoo cross-checks),
+# the `zk` command line against a real server (test/cli/run.sh),
 # the Lua suite under lua5.1 and luajit (scripts/test-lua.sh), and the real-nginx test
 # (test/nginx/run.sh). Every suite starts the servers it needs on free loopback ports.
 set -euo pipefail
@@ -17,6 +18,7 @@ suite() {
 
 swift build --build-tests
 suite "swift test" swift test --skip-build
+suite "zk command line" env ZK_BIN="$(swift build --show-bin-path)/zk" bash test/cli/run.sh
 native=$(bash scripts/build-lua.sh debug)
 export RESTY_ZOOKEEPER_NATIVE="$native"
 suite "lua" bash scripts/test-lua.sh

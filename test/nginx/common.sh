@@ -11,6 +11,8 @@ TESTBED="$REPO/scripts/zk-testbed.sh"
 # kazoo is a Debian package: use Debian's python, whatever `python3` is on PATH.
 PY=/usr/bin/python3
 ZK_TOOL="$HERE/zk_tool.py"
+# The suites' one kazoo helper (an independent client, for cross-checks).
+KAZOO="$REPO/test/kazoo_peer.py"
 # The Lua modules under test (resty/zookeeper.lua and resty/zookeeper/*): LUA_DIR=<dir> tests
 # another copy of the repository's lua/ directory.
 LUA_DIR="${LUA_DIR:-$REPO/lua}"

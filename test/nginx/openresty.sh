@@ -50,8 +50,8 @@ cleanup() { finish_suite $? "${BG_PIDS[@]}"; }
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 130' INT TERM
 
-# kz HOSTS COMMAND ARGS...: a kazoo command (zk_tool.py zk).
-kz() { timeout 60 "$PY" "$ZK_TOOL" zk "$@" 2>>"$WORK/kazoo.err"; }
+# kz HOSTS COMMAND ARGS...: a kazoo command (test/kazoo_peer.py).
+kz() { timeout 60 "$PY" "$KAZOO" "$@" 2>>"$WORK/kazoo.err"; }
 
 # start_or NAME KEY=VALUE...: an nginx for check NAME from the template.
 start_or() {
@@ -336,11 +336,11 @@ check_b() {
 
 # ---- d. reload (HUP) and quit ----------------------------------------------------------------
 
-# gone_within SIGNAL MS PATH...: signal-gone on the master; sets GONE (the output) and returns
+# gone_within SIGNAL MS PATH...: kazoo_peer.py signal-gone on the master; sets GONE (the output) and returns
 # non-zero unless every path vanished within MS.
 gone_within() {
     local sig="$1" limit="$2"; shift 2
-    GONE="$(timeout 30 "$PY" "$ZK_TOOL" signal-gone "$ZK" "$NGINX_PID" "$sig" 5 "$@" 2>&1)"
+    GONE="$(timeout 30 "$PY" "$KAZOO" "$ZK" signal-gone "$NGINX_PID" "$sig" 5 "$@" 2>&1)"
     local n; n="$(awk -v limit="$limit" '$1 == "gone" && $3 <= limit { n++ } END { print n + 0 }' <<<"$GONE")"
     ((n == $#))
 }
@@ -483,7 +483,7 @@ ensemble_diagnostics() {
     local t0 probes=()
     for i in 1 2 3; do
         t0=$(now_ms)
-        if timeout 20 "$PY" "$ZK_TOOL" zk "$ENSEMBLE" exists / >/dev/null 2>&1; then probes+=("ok:$(($(now_ms) - t0))ms"); else probes+=("failed:$(($(now_ms) - t0))ms"); fi
+        if timeout 20 "$PY" "$KAZOO" "$ENSEMBLE" exists / >/dev/null 2>&1; then probes+=("ok:$(($(now_ms) - t0))ms"); else probes+=("failed:$(($(now_ms) - t0))ms"); fi
     done
     log "c: kazoo connect probes: ${probes[*]}"
 }

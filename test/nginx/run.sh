@@ -5,7 +5,7 @@
 #
 # Starts its own ZooKeeper (scripts/zk-testbed.sh, in a temp dir) and its own nginx (master
 # process, 2 workers, a free 127.0.0.1 port; conf from test/nginx/nginx.conf.in, handlers in
-# test/nginx/lua/zk_nginx_test.lua), then checks with curl (and kazoo, through zk_tool.py):
+# test/nginx/lua/zk_nginx_test.lua), then checks with curl (and kazoo, through test/kazoo_peer.py):
 #   1. the module required in the master (init_by_lua) creates no thread there, and the
 #      workers forked afterwards use it, still with no thread of their own after connecting;
 #   2. a client made in an init_worker timer connects, creates its ephemeral node, reads it
@@ -288,14 +288,14 @@ watch_case b "$ROOT/never" 2000 no '^err=timeout ' 1900 3500
 
 # ---- reload: new workers connect, old ones close ----------------------------------------------
 
-# shared_gone SIGNAL: sends SIGNAL to the master (zk_tool.py signal-gone, kazoo watching) and
+# shared_gone SIGNAL: sends SIGNAL to the master (kazoo_peer.py signal-gone, kazoo watching) and
 # sets SHARED_GONE_MS (the slowest of the current workers' shared nodes to vanish, or "held")
 # and SHARED_GONE (the tool's output).
 shared_gone() {
     local pid paths=()
     fetch_report
     for pid in "${WORKERS[@]}"; do paths+=("$(report "s:$pid:node")"); done
-    SHARED_GONE="$(timeout 30 "$PY" "$ZK_TOOL" signal-gone "$ZK" "$NGINX_PID" "$1" 5 "${paths[@]}" 2>&1)"
+    SHARED_GONE="$(timeout 30 "$PY" "$KAZOO" "$ZK" signal-gone "$NGINX_PID" "$1" 5 "${paths[@]}" 2>&1)"
     SHARED_GONE_MS="$(awk -v n="${#paths[@]}" '$1 == "gone" { c++; if ($3 > m) m = $3 } END { print (c == n) ? m + 0 : "held" }' <<<"$SHARED_GONE")"
 }
 EXIT_SHARED=()   # "SIGNAL ms old-sessions-still-on-the-server" per signal

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Helpers of the real-nginx suites (test/nginx/openresty.sh, run.sh): HTTP load and
-long-polls against nginx, and ZooKeeper reads/writes through kazoo, an independent client.
+long-polls against nginx.
 
   zk_tool.py get-many PORT TIMEOUT_S OUT < paths
       one thread and one connection per path (a line of stdin); writes one JSON object per
@@ -10,19 +10,13 @@ long-polls against nginx, and ZooKeeper reads/writes through kazoo, an independe
   zk_tool.py load PORT REQUESTS CONCURRENCY
       REQUESTS GETs of /ops?op=<op>&id=<i> over CONCURRENCY keep-alive connections; every
       answer must be 200 with a body starting "ok <op> <i> "; prints key=value lines.
-  zk_tool.py zk HOSTS COMMAND ARGS...
-      create PATH [DATA] | create-many PREFIX FIRST LAST | set-many PREFIX FIRST LAST DATA |
-      set PATH DATA | delete PATH |
-      exists PATH... | owner PATH... | children PATH | tree PATH
-  zk_tool.py signal-gone HOSTS PID SIGNAL TIMEOUT_S PATH...
-      checks that every PATH exists, sends SIGNAL to PID, then polls until each is gone;
-      prints "gone PATH MS" (ms after the signal) or "held PATH".
+
+ZooKeeper reads and writes through kazoo are test/kazoo_peer.py's (the suites' one kazoo helper).
 """
 import http.client
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -167,96 +161,6 @@ def load(port, total, concurrency):
         print("failure=" + f)
 
 
-# ---- ZooKeeper through kazoo ---------------------------------------------------------------
-
-def kazoo(hosts, timeout=20):
-    from kazoo.client import KazooClient
-    zk = KazooClient(hosts=hosts, timeout=10, connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1},
-                     command_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1, "deadline": timeout})
-    zk.start(timeout=timeout)
-    return zk
-
-
-def zk_command(hosts, cmd, args):
-    from kazoo.exceptions import NoNodeError
-    zk = kazoo(hosts)
-    try:
-        if cmd == "create":
-            zk.create(args[0], (args[1] if len(args) > 1 else "").encode(), makepath=True)
-            print("created " + args[0])
-        elif cmd == "create-many":
-            prefix, first, last = args[0], int(args[1]), int(args[2])
-            zk.ensure_path(prefix.rsplit("/", 1)[0] or "/")
-            pending = [zk.create_async("%s%d" % (prefix, i), b"x") for i in range(first, last + 1)]
-            for p in pending:
-                p.get(timeout=20)
-            print("created %d" % len(pending))
-        elif cmd == "set-many":
-            prefix, first, last, data = args[0], int(args[1]), int(args[2]), args[3].encode()
-            pending = [zk.set_async("%s%d" % (prefix, i), data) for i in range(first, last + 1)]
-            for p in pending:
-                p.get(timeout=20)
-            print("set %d" % len(pending))
-        elif cmd == "set":
-            zk.set(args[0], args[1].encode())
-            print("set " + args[0])
-        elif cmd == "delete":
-            zk.delete(args[0], recursive=True)
-            print("deleted " + args[0])
-        elif cmd == "exists":
-            for path in args:
-                print("%s %s" % (path, "yes" if zk.exists(path) else "no"))
-        elif cmd == "owner":
-            for path in args:
-                stat = zk.exists(path)
-                print("%s %s" % (path, "0x%x" % stat.ephemeralOwner if stat else "none"))
-        elif cmd == "children":
-            try:
-                print(" ".join(sorted(zk.get_children(args[0]))))
-            except NoNodeError:
-                print("")
-        elif cmd == "tree":
-            def walk(path):
-                try:
-                    children = zk.get_children(path)
-                except NoNodeError:
-                    return
-                for c in sorted(children):
-                    child = path.rstrip("/") + "/" + c
-                    stat = zk.exists(child)
-                    print("%s owner=0x%x" % (child, stat.ephemeralOwner if stat else 0))
-                    walk(child)
-            walk(args[0])
-        else:
-            sys.exit("unknown zk command " + cmd)
-    finally:
-        zk.stop()
-        zk.close()
-
-
-def signal_gone(hosts, pid, signame, timeout, paths):
-    zk = kazoo(hosts)
-    try:
-        missing = [p for p in paths if not zk.exists(p)]
-        if missing:
-            print("missing-before " + " ".join(missing))
-            sys.exit(1)
-        t0 = now_ms()
-        os.kill(pid, getattr(signal, "SIG" + signame))
-        left = dict.fromkeys(paths)
-        while left and now_ms() - t0 < timeout * 1000:
-            for p in list(left):
-                if not zk.exists(p):
-                    print("gone %s %.0f" % (p, now_ms() - t0))
-                    del left[p]
-            time.sleep(0.01)
-        for p in left:
-            print("held " + p)
-    finally:
-        zk.stop()
-        zk.close()
-
-
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -268,10 +172,6 @@ def main(argv):
         latency(int(argv[2]), argv[3], int(argv[4]))
     elif cmd == "load":
         load(int(argv[2]), int(argv[3]), int(argv[4]))
-    elif cmd == "zk":
-        zk_command(argv[2], argv[3], argv[4:])
-    elif cmd == "signal-gone":
-        signal_gone(argv[2], int(argv[3]), argv[4], float(argv[5]), argv[6:])
     else:
         sys.exit(__doc__)
 

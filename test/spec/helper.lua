@@ -240,29 +240,15 @@ c:close()
 ]], H.connect_string, body)
 end
 
--- Runs Python code with a started kazoo client `zk` (and `sys`), through /usr/bin/python3 -c;
--- sys.argv is the connect string, then the extra arguments. Returns the standard output (with
--- kazoo's log lines from stderr appended after it, never mixed in) and the exit status.
+-- Runs Python code with a started kazoo client `zk` (and `sys`) through test/kazoo_peer.py exec,
+-- the suites' one kazoo helper; sys.argv is the connect string, then the extra arguments.
+-- Returns the standard output (with kazoo's log lines from stderr appended after it, never
+-- mixed in) and the exit status.
 function H.kazoo(body, ...)
-    local lines = {}
-    for line in (body .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = "    " .. line end
-    local script = table.concat({
-        "import sys",
-        "from kazoo.client import KazooClient",
-        "zk = KazooClient(hosts=sys.argv[1], timeout=10)",
-        "zk.start(timeout=15)",
-        "sys.argv = sys.argv[1:]",
-        "try:",
-        table.concat(lines, "\n"),
-        "finally:",
-        "    zk.stop()",
-        "    zk.close()",
-        "",
-    }, "\n")
-    local args = { H.shell_quote(H.connect_string) }
+    local args = { H.shell_quote(H.connect_string), "exec", H.shell_quote(body) }
     for i = 1, select("#", ...) do args[#args + 1] = H.shell_quote(select(i, ...)) end
     local errors = os.tmpname()
-    local out, status = H.run("/usr/bin/python3 -c " .. H.shell_quote(script) .. " " .. table.concat(args, " ")
+    local out, status = H.run("/usr/bin/python3 " .. H.shell_quote(H.root .. "/test/kazoo_peer.py") .. " " .. table.concat(args, " ")
         .. " 2>" .. H.shell_quote(errors))
     local f = io.open(errors, "r")
     local logged = f and f:read("*a") or ""

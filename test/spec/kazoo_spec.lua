@@ -143,11 +143,9 @@ zk.delete(sys.argv[1] + "/new")
         assert(c:create(path, ""))
         local marker = os.tmpname()
         os.remove(marker)
-        local script = "import sys, time\nfrom kazoo.client import KazooClient\ntime.sleep(0.5)\n"
-            .. "zk = KazooClient(hosts=sys.argv[1]); zk.start(timeout=15)\nzk.create(sys.argv[2] + '/k', b'')\n"
-            .. "zk.stop(); zk.close()\n"
-        os.execute("( /usr/bin/python3 -c " .. H.shell_quote(script) .. " " .. H.shell_quote(H.connect_string) .. " "
-            .. H.shell_quote(path) .. " >/dev/null 2>&1; echo $? > " .. H.shell_quote(marker) .. " ) &")
+        os.execute("( /usr/bin/python3 " .. H.shell_quote(H.root .. "/test/kazoo_peer.py") .. " "
+            .. H.shell_quote(H.connect_string) .. " exec " .. H.shell_quote("import time\ntime.sleep(0.5)\nzk.create(sys.argv[1] + '/k', b'')")
+            .. " " .. H.shell_quote(path) .. " >/dev/null 2>&1; echo $? > " .. H.shell_quote(marker) .. " ) &")
         local client = H.client({ timeout = 10000 })
         local event, err = client:watch(path, "get_children")
         assert.is_nil(err)
