@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "zookeeper_lua", type: .dynamic, targets: ["ZooKeeperLua"]),
         // A command line for looking at and changing a tree (docs/cli.md).
         .executable(name: "zk", targets: ["zk"]),
+        // Starts real ZooKeeper servers and ensembles for tests (as Curator's TestingServer).
+        .library(name: "ZooKeeperTesting", targets: ["ZooKeeperTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -76,8 +78,12 @@ let package = Package(
             dependencies: ["ZooKeeper", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
 
-        // Starts real ZooKeeper servers (single and ensemble) for integration tests.
-        .target(name: "ZooKeeperTestSupport", dependencies: ["ZooKeeperProtocol"], path: "Tests/ZooKeeperTestSupport"),
+        // Real ZooKeeper servers (single and ensemble) for tests, ours and users' (docs/testing.md):
+        // drives zk-testbed.sh, the one test bed, which the shell suites run as scripts/zk-testbed.sh.
+        .target(name: "ZooKeeperTesting", dependencies: ["ZooKeeper"], resources: [.copy("zk-testbed.sh")]),
+
+        // The test targets' helpers: ZooKeeperTesting plus a raw protocol connection.
+        .target(name: "ZooKeeperTestSupport", dependencies: ["ZooKeeperProtocol", "ZooKeeperTesting"], path: "Tests/ZooKeeperTestSupport"),
 
         .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
         .testTarget(name: "ZooKeeperSessionTests", dependencies: ["ZooKeeperSession"]),
