@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift packages' tests (protocol units, decoder fuzzing, state machine,
 # the direct driver, the Swift API against real single and ensemble servers, kazoo cross-checks),
-# the `zk` command line against a real server (test/cli/run.sh),
+# the `zk` command line against a real server (test/cli/run.sh), the documentation check,
 # the Lua suite under lua5.1 and luajit (scripts/test-lua.sh), and the real-nginx test
-# (test/nginx/run.sh). Every suite starts the servers it needs on free loopback ports.
+# (test/nginx/run.sh), and the LuaRock (test/rock/run.sh). Every suite starts the servers it needs on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -19,12 +19,15 @@ suite() {
 swift build --build-tests
 suite "swift test" swift test --skip-build
 suite "zk command line" env ZK_BIN="$(swift build --show-bin-path)/zk" bash test/cli/run.sh
+suite "documentation" bash test/docs/check.sh
 native=$(bash scripts/build-lua.sh debug)
 export RESTY_ZOOKEEPER_NATIVE="$native"
 suite "lua" bash scripts/test-lua.sh
 suite "parity (native and nginx)" bash test/parity/run.sh
 suite "nginx" bash test/nginx/run.sh
 suite "nginx openresty" bash test/nginx/openresty.sh
+# The rock reuses the debug module built above (a release build takes ~45 s more).
+suite "luarock (lua5.1, luajit, nginx)" env ZOOKEEPER_LUA_BUILD=debug bash test/rock/run.sh
 
 if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]}"
