@@ -20,6 +20,8 @@ swift build --build-tests
 suite "swift test" swift test --skip-build
 suite "zk command line" env ZK_BIN="$(swift build --show-bin-path)/zk" bash test/cli/run.sh
 suite "documentation" bash test/docs/check.sh
+# DocC: 3-7 s on a warm build, plus compiling the plugin (SymbolKit) once on a fresh machine.
+suite "DocC (ZooKeeper)" swift package --disable-sandbox generate-documentation --target ZooKeeper --warnings-as-errors
 native=$(bash scripts/build-lua.sh debug)
 export RESTY_ZOOKEEPER_NATIVE="$native"
 suite "lua" bash scripts/test-lua.sh
