@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation --target ZooKeeper` (the DocC catalog in Sources/ZooKeeper).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Layer 1: the wire protocol. Values in, bytes out and back; no I/O, no threads, no Lua.
@@ -52,6 +53,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // ZooKeeperClient is a Service (ZooKeeperClient+Service.swift).
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -95,7 +98,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ZooKeeperClientTests",
-            dependencies: ["ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "ZooKeeperIntegrationTests",
