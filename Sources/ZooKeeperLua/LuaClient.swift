@@ -180,11 +180,11 @@ final class LuaClient {
     private var keptRefs: Set<Int32> = []
     private(set) var callbacksRun = 0
 
-    /// Runs a method with ownership of the references its arguments carry: those it keeps stay
-    /// owned, the rest are handed back at once.
     /// Tickets of a batch that failed half way; their late answers are dropped from the mailbox.
     var abandonedTickets: [(id: UInt64, deadline: Int64)] = []
 
+    /// Runs a method with ownership of the references its arguments carry: those it keeps stay
+    /// owned, the rest are handed back at once.
     func perform(_ method: String, _ values: [LuaValue]) -> Outcome {
         if !abandonedTickets.isEmpty {
             let now = monotonicNow()
@@ -266,7 +266,8 @@ final class LuaClient {
         }
     }
 
-    /// Ends the session (without waiting) and hands back every reference.
+    /// Ends the session (waiting up to a second for the server, see below) and hands back every
+    /// reference.
     func releaseEverything() {
         stateObservation?.cancel()
         stateObservation = nil

@@ -396,7 +396,6 @@ extension LuaClient {
         }
     }
 
-    /// Runs due callbacks, waiting up to `ms` (default 0) for the first.
     /// Methods a batch may contain, and those with an `_async` form: those answered by one
     /// request.
     private static let batchable: Set<String> = [
@@ -468,7 +467,8 @@ extension LuaClient {
         for ticket in started { abandonedTickets.append((ticket.id, ticket.deadline)) }
     }
 
-    /// Returns the number of callbacks run.
+    /// Runs due callbacks, waiting up to `ms` (default 0) for the first. Returns the number of
+    /// callbacks run.
     private func dispatch(_ args: LuaArguments) throws(BadArgument) -> Outcome {
         let wait = try args.integer(0, default: 0, range: 0...86_400_000)
         let start = callbacksRun

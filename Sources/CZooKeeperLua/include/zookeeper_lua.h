@@ -1,5 +1,5 @@
 /*
- * The C ABI between the Lua glue (zookeeper_lua.c) and the Swift core (ZooKeeperLua, exported
+ * The C ABI between the Lua glue (the C files beside include/) and the Swift core (ZooKeeperLua, exported
  * with @_cdecl). Only C types cross it. Arguments and results travel as a "value stream", a
  * flat encoding of Lua values both sides read and write:
  *
@@ -59,8 +59,10 @@ int32_t zkl_next_unref(void *client);
 /* Lines the core wants printed (debug output), one per call; NULL when none. */
 const char *zkl_next_log_line(void *client);
 
-/* Closes the session without waiting and hands back every registry reference the core holds
- * (through zkl_next_unref); the client stays valid until zkl_free. */
+/* Closes the session, waiting up to a second for the server to confirm (so that its ephemeral
+ * nodes go at once; a hosted session is not driven here and does not wait), and hands back
+ * every registry reference the core holds (through zkl_next_unref); the client stays valid
+ * until zkl_free. */
 void zkl_release(void *client);
 
 /* Frees the client (after zkl_release). */

@@ -1,0 +1,218 @@
+/*
+ * The client object of the native module: every method encodes its arguments, calls the core
+ * and, when the core says ZKL_WAIT, waits for the answer (running the callbacks that come due
+ * meanwhile). Also zk.new and the module-level helpers.
+ */
+#include <string.h>
+
+#include "glue.h"
+
+Client *check_client(lua_State *L) {
+    return (Client *)luaL_checkudata(L, 1, CLIENT_META);
+}
+
+/* Encoding the arguments may raise on bad input, before the core sees anything. */
+int32_t start_call(lua_State *L, Client *client, const char *method, int first, uint64_t *ticket,
+                          const uint8_t **reply, size_t *reply_length) {
+    size_t length;
+    const uint8_t *args = encode_stream(L, method, first, lua_gettop(L), &length);
+    return zkl_call(client->core, method, args, length, ticket, reply, reply_length);
+}
+
+/* For a call the core answered with ZKL_WAIT. Returns ZKL_DONE or ZKL_RAISE. */
+int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const uint8_t **reply, size_t *reply_length) {
+    int32_t status = ZKL_WAIT;
+    while (status == ZKL_WAIT) {
+        release_refs(L, client->core);
+        print_log_lines(L, client->core);
+        if (zkl_wait(client->core, ticket) == ZKL_EVENT) {
+            run_callbacks(L, client->core);
+            continue;
+        }
+        status = zkl_finish(client->core, ticket, reply, reply_length);
+    }
+    release_refs(L, client->core);
+    print_log_lines(L, client->core);
+    return status;
+}
+
+/* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
+static int call_method(lua_State *L) {
+    Client *client = check_client(L);
+    const char *method = lua_tostring(L, lua_upvalueindex(1));
+    const uint8_t *reply;
+    size_t reply_length;
+    uint64_t ticket = 0;
+    int32_t status;
+    int top = lua_gettop(L), n;
+    if (client->core == NULL) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "not connected");
+        return 2;
+    }
+    status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
+    if (status == ZKL_WAIT) status = await_call(L, client, ticket, &reply, &reply_length);
+    release_refs(L, client->core);
+    print_log_lines(L, client->core);
+    lua_settop(L, top);
+    /* Push the reply before running callbacks: a callback's own calls reuse the reply buffer. */
+    n = push_stream(L, reply, reply_length);
+    run_callbacks(L, client->core);
+    if (status == ZKL_RAISE) {
+        lua_settop(L, top + 1);
+        return lua_error(L);
+    }
+    return n;
+}
+
+/* ---- the client's fields ------------------------------------------------------------------- */
+
+static int client_index(lua_State *L) {
+    /* Methods first, then fields the user set, then the session's own fields. */
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    lua_settop(L, 2);
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1) || lua_type(L, 2) != LUA_TSTRING) return 1;
+    lua_settop(L, 2);
+    {
+        /* <method>_async: the core says which methods have one (it refuses the others). */
+        size_t length;
+        const char *name = lua_tolstring(L, 2, &length);
+        if (length > 6 && strcmp(name + length - 6, "_async") == 0) {
+            lua_pushcclosure(L, call_async, 1);
+            return 1;
+        }
+    }
+    lua_pushliteral(L, "__field");
+    lua_pushcclosure(L, call_method, 1);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+static int client_newindex(lua_State *L) {
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+static int client_gc(lua_State *L) {
+    Client *client = (Client *)luaL_checkudata(L, 1, CLIENT_META);
+    if (client->core) {
+        void *core = client->core;
+        client->core = NULL;
+        zkl_release(core); /* closes the session, waiting up to 1 s for the server */
+        release_refs(L, core);
+        zkl_free(core);
+    }
+    return 0;
+}
+
+static int client_tostring(lua_State *L) {
+    Client *client = (Client *)luaL_checkudata(L, 1, CLIENT_META);
+    lua_pushfstring(L, "resty.zookeeper client (%p)", (void *)client);
+    return 1;
+}
+
+static const char *const METHODS[] = {
+    /* the original client's contract */
+    "connect", "set_timeout", "add_auth", "exists", "get_data", "create", "get_children", "delete",
+    "watch", "close", "_debug",
+    /* beyond it */
+    "set_data", "stat", "get", "children", "get_acl", "set_acl", "multi", "multi_read", "sync",
+    "get_ephemerals", "get_all_children_number", "who_am_i", "add_watch", "remove_watches",
+    "check_watches", "get_config", "session_state", "on_state", "dispatch", "batch", NULL,
+};
+
+static int module_new(lua_State *L) {
+    const uint8_t *options, *reply;
+    size_t length, reply_length;
+    void *core;
+    Client *client;
+    int top = lua_gettop(L);
+    if (top >= 1 && !lua_isnil(L, 1) && !lua_istable(L, 1)) luaL_typerror(L, 1, "table");
+    options = encode_stream(L, "new", 1, top >= 1 ? 1 : 0, &length);
+    core = zkl_new(options, length, &reply, &reply_length);
+    if (core == NULL) {
+        lua_settop(L, top);
+        return push_stream(L, reply, reply_length);
+    }
+    client = (Client *)lua_newuserdata(L, sizeof(Client));
+    client->core = core;
+    luaL_getmetatable(L, CLIENT_META);
+    lua_setmetatable(L, -2);
+    lua_newtable(L);
+    lua_setfenv(L, -2);
+    return 1;
+}
+
+/* Module-level helpers implemented by the core (digest ids, ...): they take no client. */
+static int module_helper(lua_State *L) {
+    const char *name = lua_tostring(L, lua_upvalueindex(1));
+    const uint8_t *args, *reply;
+    size_t length, reply_length;
+    uint64_t ticket;
+    int32_t status;
+    int top = lua_gettop(L);
+    args = encode_stream(L, name, 1, top, &length);
+    status = zkl_call(NULL, name, args, length, &ticket, &reply, &reply_length);
+    lua_settop(L, top);
+    if (status == ZKL_RAISE) {
+        push_stream(L, reply, reply_length);
+        return lua_error(L);
+    }
+    return push_stream(L, reply, reply_length);
+}
+
+/* The method names, as an array: cosocket.lua wraps the same methods. */
+void push_method_names(lua_State *L) {
+    int i;
+    lua_newtable(L);
+    for (i = 0; METHODS[i]; i++) {
+        lua_pushstring(L, METHODS[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+/* Registers the client metatable; sets new and the helpers in the module table on top. */
+void register_client(lua_State *L) {
+    int i;
+    static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
+    if (luaL_newmetatable(L, CLIENT_META)) {
+        lua_newtable(L);
+        for (i = 0; METHODS[i]; i++) {
+            lua_pushstring(L, METHODS[i]);
+            lua_pushcclosure(L, call_method, 1);
+            lua_setfield(L, -2, METHODS[i]);
+        }
+        lua_setfield(L, -2, "methods");
+        lua_pushcfunction(L, client_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, client_newindex);
+        lua_setfield(L, -2, "__newindex");
+        lua_pushcfunction(L, client_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, client_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+
+    lua_pushcfunction(L, module_new);
+    lua_setfield(L, -2, "new");
+    for (i = 0; HELPERS[i]; i++) {
+        lua_pushstring(L, HELPERS[i]);
+        lua_pushcclosure(L, module_helper, 1);
+        lua_setfield(L, -2, HELPERS[i]);
+    }
+}

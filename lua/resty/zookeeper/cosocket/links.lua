@@ -1,0 +1,87 @@
+-- Moving bytes for a hosted client: carries out what the core asks (connect, send, close) on
+-- cosockets, one per link, and runs the callbacks that came due. Both drivers use it.
+local ngx = ngx
+local ngx_log, ngx_DEBUG, ngx_ERR = ngx.log, ngx.DEBUG, ngx.ERR
+local tcp = ngx.socket.tcp
+local kill = ngx.thread.kill
+local pcall, tostring = pcall, tostring
+
+return function(hosted)
+    local io_next, io_report = hosted.io_next, hosted.io_report
+    local next_event, next_log_line = hosted.next_event, hosted.next_log_line
+
+    local _M = {}
+
+    function _M.print_log_lines(st)
+        while true do
+            local line = next_log_line(st.core)
+            if not line then return end
+            ngx_log(ngx_DEBUG, line)
+        end
+    end
+
+    local function run_one(callback, ...)
+        if callback == nil then return false end
+        local ok, err = pcall(callback, ...)
+        if not ok then ngx_log(ngx_ERR, "resty.zookeeper: error in callback: ", tostring(err)) end
+        return true
+    end
+
+    -- Runs the due callbacks, from Lua so that they may call the client (and yield).
+    function _M.run_callbacks(st)
+        local core = st.core
+        while run_one(next_event(core)) do end
+    end
+
+    function _M.drop_link(st, link)
+        local sock = st.links[link]
+        st.links[link] = nil
+        if st.current == link then st.current = nil end
+        if st.readers and st.readers[link] then
+            kill(st.readers[link])
+            st.readers[link] = nil
+        end
+        if sock then sock:close() end
+    end
+
+    -- Carries out what the core asks. One flusher at a time: another caller finds the flag set
+    -- and leaves the commands it queued to the running loop. A shared client starts a reader
+    -- on each link it opens (st.start_reader).
+    function _M.flush(st)
+        if st.flushing then return end
+        st.flushing = true
+        local core = st.core
+        while true do
+            local kind, link, a, b = io_next(core)
+            if not kind then break end
+            if kind == "connect" then
+                local sock = tcp()
+                sock:settimeout(st.connect_timeout)
+                local ok, err = sock:connect(a, b)
+                if ok then
+                    st.links[link] = sock
+                    st.current = link
+                    io_report(core, "established", link)
+                    if st.start_reader then st.start_reader(st, link, sock) end
+                else
+                    if st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: connect to ", a, ":", b, " failed: ", err) end
+                    io_report(core, "failed", link)
+                end
+            elseif kind == "send" then
+                local sock = st.links[link]
+                if sock then
+                    local ok = sock:send(a)
+                    if not ok then
+                        _M.drop_link(st, link)
+                        io_report(core, "closed", link)
+                    end
+                end
+            else
+                _M.drop_link(st, link)
+            end
+        end
+        st.flushing = false
+    end
+
+    return _M
+end
