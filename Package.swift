@@ -91,7 +91,15 @@ let package = Package(
         .target(name: "ZooKeeperTestSupport", dependencies: ["ZooKeeperProtocol", "ZooKeeperTesting"], path: "Tests/ZooKeeperTestSupport"),
 
         .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
-        .testTarget(name: "ZooKeeperSessionTests", dependencies: ["ZooKeeperSession"]),
+        .testTarget(name: "ZooKeeperSessionTests", dependencies: ["ZooKeeperSession", "ZooKeeperTestSupport"]),
+        // The Lua edge without Lua or a server: the client driven through the hosted transport
+        // against the fake server. The glue's lua_* symbols come from liblua here (the test
+        // binary is its own host; the module itself never links liblua).
+        .testTarget(
+            name: "ZooKeeperLuaTests",
+            dependencies: ["ZooKeeperLua", "ZooKeeperTestSupport"],
+            linkerSettings: [.linkedLibrary("lua5.1")]
+        ),
         .testTarget(
             name: "ZooKeeperDirectTests",
             dependencies: ["ZooKeeperDirect", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

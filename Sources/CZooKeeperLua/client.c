@@ -123,16 +123,6 @@ static int client_tostring(lua_State *L) {
     return 1;
 }
 
-static const char *const METHODS[] = {
-    /* the original client's contract */
-    "connect", "set_timeout", "add_auth", "exists", "get_data", "create", "get_children", "delete",
-    "watch", "close", "_debug",
-    /* beyond it */
-    "set_data", "stat", "get", "children", "get_acl", "set_acl", "multi", "multi_read", "sync",
-    "get_ephemerals", "get_all_children_number", "who_am_i", "add_watch", "remove_watches",
-    "check_watches", "get_config", "session_state", "on_state", "dispatch", "batch", NULL,
-};
-
 static int module_new(lua_State *L) {
     const uint8_t *options, *reply;
     size_t length, reply_length;
@@ -173,13 +163,25 @@ static int module_helper(lua_State *L) {
     return push_stream(L, reply, reply_length);
 }
 
-/* The method names, as an array: cosocket.lua wraps the same methods. */
-void push_method_names(lua_State *L) {
-    int i;
+/* The declared methods as { name = { batchable =, async =, instant =, hidden =, contract = } }:
+ * cosocket.lua wraps the same methods and takes its instant set from it. */
+void push_method_table(lua_State *L) {
+    static const struct {
+        int32_t flag;
+        const char *field;
+    } FLAGS[] = {{ZKL_METHOD_BATCHABLE, "batchable"}, {ZKL_METHOD_ASYNC, "async"}, {ZKL_METHOD_INSTANT, "instant"},
+                 {ZKL_METHOD_HIDDEN, "hidden"}, {ZKL_METHOD_CONTRACT, "contract"}};
+    const char *name;
+    int32_t flags, i;
+    size_t f;
     lua_newtable(L);
-    for (i = 0; METHODS[i]; i++) {
-        lua_pushstring(L, METHODS[i]);
-        lua_rawseti(L, -2, i + 1);
+    for (i = 0; zkl_method(i, &name, &flags); i++) {
+        lua_createtable(L, 0, 5);
+        for (f = 0; f < sizeof FLAGS / sizeof FLAGS[0]; f++) {
+            lua_pushboolean(L, (flags & FLAGS[f].flag) != 0);
+            lua_setfield(L, -2, FLAGS[f].field);
+        }
+        lua_setfield(L, -2, name);
     }
 }
 
@@ -188,11 +190,14 @@ void register_client(lua_State *L) {
     int i;
     static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
     if (luaL_newmetatable(L, CLIENT_META)) {
+        const char *name;
+        int32_t flags;
         lua_newtable(L);
-        for (i = 0; METHODS[i]; i++) {
-            lua_pushstring(L, METHODS[i]);
+        for (i = 0; zkl_method(i, &name, &flags); i++) {
+            if (flags & ZKL_METHOD_HIDDEN) continue;
+            lua_pushstring(L, name);
             lua_pushcclosure(L, call_method, 1);
-            lua_setfield(L, -2, METHODS[i]);
+            lua_setfield(L, -2, name);
         }
         lua_setfield(L, -2, "methods");
         lua_pushcfunction(L, client_index);

@@ -57,8 +57,8 @@ GLUE int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const uin
  * on top of the stack. */
 GLUE void register_client(lua_State *L);
 
-/* Pushes the method names, as an array (cosocket.lua wraps the same methods). */
-GLUE void push_method_names(lua_State *L);
+/* Pushes the declared methods and their flags (cosocket.lua wraps the same methods). */
+GLUE void push_method_table(lua_State *L);
 
 /* ---- handles.c: client:<method>_async(...) and its handle ------------------------------------ */
 

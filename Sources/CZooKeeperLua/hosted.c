@@ -167,7 +167,7 @@ static const luaL_Reg HOSTED[] = {
 void push_hosted_table(lua_State *L) {
     int i;
     lua_newtable(L);
-    push_method_names(L);
+    push_method_table(L);
     lua_setfield(L, -2, "methods");
     for (i = 0; HOSTED[i].name; i++) {
         lua_pushcfunction(L, HOSTED[i].func);

@@ -33,6 +33,18 @@ enum {
     ZKL_EVENT = 2, /* a callback is due first: run zkl_next_event, then wait again */
 };
 
+/* The client's methods, declared once in the core (LuaMethodTable.swift): method `index`
+ * (from 0) sets its name (valid for the process's life) and flags and returns 1; 0 past the
+ * last. The glue registers them at luaopen. */
+enum {
+    ZKL_METHOD_BATCHABLE = 1, /* a batch{} may contain it */
+    ZKL_METHOD_ASYNC = 2,     /* it has a <name>_async form */
+    ZKL_METHOD_INSTANT = 4,   /* it answers at once, in any phase */
+    ZKL_METHOD_HIDDEN = 8,    /* not a method of the object (the glue reaches it otherwise) */
+    ZKL_METHOD_CONTRACT = 16, /* one of the original client's calls */
+};
+int32_t zkl_method(int32_t index, const char **name, int32_t *flags);
+
 /* A client for zk.new's options (a stream of one table); NULL and a message on failure. */
 void *zkl_new(const uint8_t *options, size_t length, const uint8_t **reply, size_t *reply_length);
 

@@ -1,4 +1,6 @@
 import Testing
+// The fake server lives in the shared test support (the Lua edge's tests use it too).
+@_exported import ZooKeeperTestSupport
 import ZooKeeperProtocol
 import ZooKeeperSession
 

@@ -14,13 +14,14 @@
 -- This file makes the client objects and routes each call to its driver.
 local policy = require "resty.zookeeper.cosocket.policy"
 
-local pairs, ipairs, type, tostring, error, rawget, setmetatable = pairs, ipairs, type, tostring, error, rawget, setmetatable
-
--- Methods that answer at once, in any phase.
-local INSTANT = { session_state = true, _debug = true, on_state = true, set_timeout = true, __field = true }
+local pairs, type, tostring, error, rawget, setmetatable = pairs, type, tostring, error, rawget, setmetatable
 
 return function(native)
     local hosted = native._hosted
+    -- The methods as the core declares them (LuaMethodTable.swift), and those that answer at
+    -- once, in any phase.
+    local declared, INSTANT = hosted.methods, {}
+    for name, flags in pairs(declared) do INSTANT[name] = flags.instant end
     local begin, finish = hosted.begin, hosted.finish
     local links = require("resty.zookeeper.cosocket.links")(hosted)
     local drive = require("resty.zookeeper.cosocket.request")(hosted, links)
@@ -83,10 +84,12 @@ return function(native)
         return st
     end
 
-    for _, name in ipairs(hosted.methods) do
-        methods[name] = function(self, ...)
-            check_self(self, name)
-            return call(self, name, ...)
+    for name, flags in pairs(declared) do
+        if not flags.hidden then
+            methods[name] = function(self, ...)
+                check_self(self, name)
+                return call(self, name, ...)
+            end
         end
     end
 
