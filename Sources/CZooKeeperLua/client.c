@@ -11,11 +11,45 @@ Client *check_client(lua_State *L) {
     return (Client *)luaL_checkudata(L, 1, CLIENT_META);
 }
 
-/* Encoding the arguments may raise on bad input, before the core sees anything. */
+/* Reads stack values first..last as simple arguments; 0 if one is not simple (or too many). */
+static int simple_args(lua_State *L, int first, int last, zkl_arg *args) {
+    size_t total = 0;
+    int i;
+    if (last - first + 1 > ZKL_MAX_SIMPLE_ARGS) return 0;
+    for (i = first; i <= last; i++) {
+        zkl_arg *arg = &args[i - first];
+        switch (lua_type(L, i)) {
+        case LUA_TNIL: arg->type = ZKL_NIL; break;
+        case LUA_TBOOLEAN: arg->type = lua_toboolean(L, i) ? ZKL_TRUE : ZKL_FALSE; break;
+        case LUA_TNUMBER:
+            arg->type = ZKL_NUMBER;
+            arg->number = lua_tonumber(L, i);
+            break;
+        case LUA_TSTRING:
+            arg->type = ZKL_STRING;
+            arg->bytes = lua_tolstring(L, i, &arg->length);
+            total += arg->length;
+            if (total > MAX_ARGS_BYTES) return 0; /* the value stream refuses it by name */
+            break;
+        default: return 0;
+        }
+    }
+    return 1;
+}
+
+/* Paths, data, versions and modes go to the core as they are on the stack; tables and
+ * functions through a value stream (encoding it may raise on bad input, before the core sees
+ * anything). */
 int32_t start_call(lua_State *L, Client *client, const char *method, int first, uint64_t *ticket,
-                          const uint8_t **reply, size_t *reply_length) {
+                   const uint8_t **reply, size_t *reply_length) {
+    zkl_arg simple[ZKL_MAX_SIMPLE_ARGS];
+    int last = lua_gettop(L);
     size_t length;
-    const uint8_t *args = encode_stream(L, method, first, lua_gettop(L), &length);
+    const uint8_t *args;
+    if (simple_args(L, first, last, simple))
+        return zkl_call_simple(client->core, method, simple, last >= first ? last - first + 1 : 0, ticket, reply,
+                               reply_length);
+    args = encode_stream(L, method, first, last, &length);
     return zkl_call(client->core, method, args, length, ticket, reply, reply_length);
 }
 

@@ -18,6 +18,9 @@
 #define CLIENT_META "resty.zookeeper.client"
 #define HANDLE_META "resty.zookeeper.handle"
 
+/* The most bytes the arguments of one call may take. */
+#define MAX_ARGS_BYTES (64u * 1024u * 1024u)
+
 typedef struct {
     void *core; /* NULL once closed by __gc */
 } Client;

@@ -77,6 +77,34 @@ static int hosted_forget(lua_State *L) {
     return 0;
 }
 
+/* ready(client, list) -> n, event: fills list[1..n] with the tickets that became ready since
+ * the last call (list[n+1] is nil); event tells whether a callback is due. */
+static int hosted_ready(lua_State *L) {
+    Client *client = check_client(L);
+    const uint64_t *ids = NULL;
+    size_t count = 0, i;
+    int event;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    event = client->core ? zkl_ready(client->core, &ids, &count) : 0;
+    for (i = 0; i < count; i++) {
+        lua_pushnumber(L, (lua_Number)ids[i]);
+        lua_rawseti(L, 2, (int)i + 1);
+    }
+    lua_pushnil(L);
+    lua_rawseti(L, 2, (int)count + 1);
+    lua_pushinteger(L, (lua_Integer)count);
+    lua_pushboolean(L, event);
+    return 2;
+}
+
+/* session_state(client) -> what client:session_state() answers, without a method call. */
+static int hosted_session_state(lua_State *L) {
+    Client *client = check_client(L);
+    const char *state = client->core ? zkl_session_state(client->core) : NULL;
+    lua_pushstring(L, state ? state : "closed");
+    return 1;
+}
+
 /* next_event(client) -> function, arguments... | nothing */
 static int hosted_next_event(lua_State *L) {
     Client *client = check_client(L);
@@ -159,7 +187,7 @@ static int hosted_io_wait_ms(lua_State *L) {
 
 static const luaL_Reg HOSTED[] = {
     {"begin", hosted_begin}, {"check", hosted_check}, {"finish", hosted_finish}, {"forget", hosted_forget},
-    {"next_event", hosted_next_event}, {"next_log_line", hosted_next_log_line},
+    {"ready", hosted_ready}, {"session_state", hosted_session_state}, {"next_event", hosted_next_event}, {"next_log_line", hosted_next_log_line},
     {"io_next", hosted_io_next}, {"io_report", hosted_io_report}, {"io_tick", hosted_io_tick},
     {"io_wait_ms", hosted_io_wait_ms}, {NULL, NULL},
 };

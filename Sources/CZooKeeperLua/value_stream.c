@@ -8,7 +8,6 @@
 #include "glue.h"
 
 #define MAX_DEPTH 32
-#define MAX_ARGS_BYTES (64u * 1024u * 1024u)
 
 /* ---- Lua values -> value stream ------------------------------------------------------------ */
 

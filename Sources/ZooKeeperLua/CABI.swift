@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CZooKeeperLua
 import ZooKeeperProtocol
 import ZooKeeperSession
 
@@ -120,6 +121,19 @@ public func zkl_call(_ pointer: UnsafeMutableRawPointer?, _ method: UnsafePointe
     return publish(lua.perform(name, values), on: lua, ticket: ticket, reply, replyLength)
 }
 
+@_cdecl("zkl_call_simple")
+public func zkl_call_simple(_ pointer: UnsafeMutableRawPointer?, _ method: UnsafePointer<CChar>?, _ args: UnsafePointer<zkl_arg>?,
+                            _ count: Int32, _ ticket: UnsafeMutablePointer<UInt64>?, _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
+                            _ replyLength: UnsafeMutablePointer<Int>) -> Int32 {
+    guard let pointer else {
+        threadReply([.string("resty.zookeeper: no client")], reply, replyLength)
+        return statusRaise
+    }
+    let lua = client(pointer)
+    let arguments = UnsafeBufferPointer(start: args, count: args == nil ? 0 : max(0, Int(count)))
+    return publish(lua.perform(method.map { String(cString: $0) } ?? "", simple: arguments), on: lua, ticket: ticket, reply, replyLength)
+}
+
 @_cdecl("zkl_wait")
 public func zkl_wait(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int32 {
     guard let pointer else { return 1 }
@@ -188,6 +202,32 @@ public func zkl_free(_ pointer: UnsafeMutableRawPointer?) {
 public func zkl_check(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int32 {
     guard let pointer else { return LuaClient.Readiness.ready.rawValue }
     return client(pointer).check(ticket).rawValue
+}
+
+@_cdecl("zkl_ready")
+public func zkl_ready(_ pointer: UnsafeMutableRawPointer?, _ ids: UnsafeMutablePointer<UnsafePointer<UInt64>?>,
+                      _ count: UnsafeMutablePointer<Int>) -> Int32 {
+    count.pointee = 0
+    guard let pointer else { return 0 }
+    let lua = client(pointer)
+    let (ready, callbackDue) = lua.takeReadyTickets()
+    lua.readyIds = ready
+    lua.readyIds.withUnsafeBufferPointer { ids.pointee = $0.baseAddress }
+    count.pointee = lua.readyIds.count
+    return callbackDue ? 1 : 0
+}
+
+/// Every session_state() answer as a C string, made once and never written again.
+nonisolated(unsafe) private let stateNames: [String: UnsafeMutablePointer<CChar>] = {
+    let states: [SessionState] = [.connecting, .connected, .connectedReadOnly, .expired, .authFailed, .closed]
+    let names = states.map(LuaFormat.stateName) + LuaClient.stateNamesWithoutSession
+    return Dictionary(names.compactMap { name in strdup(name).map { (name, $0) } }, uniquingKeysWith: { first, _ in first })
+}()
+
+@_cdecl("zkl_session_state")
+public func zkl_session_state(_ pointer: UnsafeMutableRawPointer?) -> UnsafePointer<CChar>? {
+    guard let pointer, let name = stateNames[client(pointer).sessionStateName] else { return nil }
+    return UnsafePointer(name)
 }
 
 @_cdecl("zkl_io_next")

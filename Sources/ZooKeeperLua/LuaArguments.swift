@@ -1,3 +1,4 @@
+import CZooKeeperLua
 import ZooKeeperProtocol
 import ZooKeeperSession
 
@@ -6,17 +7,52 @@ struct BadArgument: Error {
     let message: String
 }
 
-/// The arguments of one method call, with Lua-style checks.
+/// The arguments of one method call, with Lua-style checks. They come either as values (decoded
+/// from a value stream) or as simple arguments read straight from the Lua stack (zkl_call_simple:
+/// a path or data is read in place, never copied into a LuaValue first).
 struct LuaArguments {
     let method: String
-    let values: [LuaValue]
+    private let values: [LuaValue]
+    /// Valid during the call that made these arguments only.
+    private let simple: UnsafeBufferPointer<zkl_arg>
     /// Lua numbers a method's arguments from #2 (`self` is #1), a plain function's from #1.
     var firstNumber = 2
     /// For values that are fields of one argument (an options table, a multi operation): that
     /// argument's number, the fields' names by index, and what to say before a field's name.
     var nested: (number: Int, fields: [String], prefix: String)? = nil
 
-    subscript(index: Int) -> LuaValue { index < values.count ? values[index] : .nil }
+    init(method: String, values: [LuaValue], firstNumber: Int = 2) {
+        self.method = method
+        self.values = values
+        simple = UnsafeBufferPointer(start: nil, count: 0)
+        self.firstNumber = firstNumber
+    }
+
+    /// Simple arguments (nil, booleans, numbers, strings) as the glue found them on the stack.
+    init(method: String, simple: UnsafeBufferPointer<zkl_arg>) {
+        self.method = method
+        values = []
+        self.simple = simple
+    }
+
+    /// The bytes of a simple string argument, in place.
+    private func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
+        guard index < simple.count, simple[index].type == Int32(ZKL_STRING) else { return nil }
+        let arg = simple[index]
+        return UnsafeBufferPointer(start: UnsafeRawPointer(arg.bytes)?.assumingMemoryBound(to: UInt8.self), count: arg.bytes == nil ? 0 : arg.length)
+    }
+
+    subscript(index: Int) -> LuaValue {
+        guard simple.baseAddress != nil else { return index < values.count ? values[index] : .nil }
+        guard index < simple.count else { return .nil }
+        switch Int(simple[index].type) {
+        case Int(ZKL_FALSE): return .boolean(false)
+        case Int(ZKL_TRUE): return .boolean(true)
+        case Int(ZKL_NUMBER): return .number(simple[index].number)
+        case Int(ZKL_STRING): return .string(Array(bytes(index) ?? UnsafeBufferPointer(start: nil, count: 0)))
+        default: return .nil
+        }
+    }
 
     func bad(_ index: Int, _ reason: String) -> BadArgument {
         if let nested {
@@ -31,6 +67,10 @@ struct LuaArguments {
     }
 
     func string(_ index: Int) throws(BadArgument) -> String {
+        if let bytes = bytes(index) {
+            guard !bytes.contains(0) else { throw bad(index, "string contains a NUL byte") }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         switch self[index] {
         case let .string(bytes):
             guard !bytes.contains(0) else { throw bad(index, "string contains a NUL byte") }
@@ -46,6 +86,7 @@ struct LuaArguments {
 
     /// Binary data: any bytes, NULs included; nil reads as empty.
     func data(_ index: Int) throws(BadArgument) -> [UInt8] {
+        if let bytes = bytes(index) { return Array(bytes) }
         switch self[index] {
         case .nil: return []
         case let .string(bytes): return bytes

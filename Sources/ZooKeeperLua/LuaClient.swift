@@ -1,3 +1,4 @@
+import CZooKeeperLua
 import ZooKeeperProtocol
 import ZooKeeperSession
 
@@ -22,6 +23,10 @@ final class LuaClient {
         /// A batch: ready when every part is, answered by combining the parts' answers.
         var parts: [Ticket] = []
         var combine: (([Outcome]) -> Outcome)?
+        /// The batch this ticket is a part of (0: none).
+        var batch: UInt64 = 0
+        /// Ready by something else than its own news (dispatch: callbacks having run).
+        var readyWithoutNews = false
 
         init(id: UInt64, deadline: Int64, isReady: @escaping ([Mailbox.News], [WatchEvent]) -> Bool,
              finish: @escaping ([Mailbox.News], Bool) -> Outcome) {
@@ -68,13 +73,14 @@ final class LuaClient {
     var reply: [UInt8] = []
     var ioBytes: [UInt8] = []
     var eventArguments: [UInt8] = []
+    var readyIds: [UInt64] = []
     var logLine: [CChar] = []
 
     init(connectString: String, timeoutMillis: Int64, sessionTimeoutMillis: Int64, debug: Bool,
          hostedIO: Bool = false, shared: Bool = false) {
         self.hostedIO = hostedIO
         self.shared = shared
-        mailbox = Mailbox(blocking: !hostedIO)
+        mailbox = Mailbox(blocking: !hostedIO, tracksAnswered: hostedIO && shared)
         self.connectString = connectString
         self.timeoutMillis = timeoutMillis
         self.sessionTimeoutMillis = sessionTimeoutMillis
@@ -136,6 +142,23 @@ final class LuaClient {
         return state.callbackDue ? .callbackDue : .pending
     }
 
+    /// The tickets that became ready since the last call (of those that got news, and those
+    /// ready without news), each once, and whether a callback is due: for a shared client's
+    /// driver, which wakes these waiters only. A ticket past its deadline is not reported: its
+    /// waiter wakes at the deadline by itself.
+    func takeReadyTickets() -> (ids: [UInt64], callbackDue: Bool) {
+        var ids: [UInt64] = []
+        var candidates = mailbox.takeAnswered()
+        for (id, ticket) in tickets where ticket.readyWithoutNews { candidates.append(id) }
+        for id in candidates {
+            guard let ticket = tickets[id] else { continue }
+            let target = ticket.batch != 0 ? ticket.batch : id
+            guard !ids.contains(target), let waited = tickets[target], mailbox.check(ready: readiness(of: waited)).ready else { continue }
+            ids.append(target)
+        }
+        return (ids, check(0) == .callbackDue)
+    }
+
     /// Drops a ticket nobody will finish (an async handle collected unwaited): its answer is
     /// dropped from the mailbox when it comes, or at its deadline.
     func forget(_ id: UInt64) {
@@ -186,10 +209,7 @@ final class LuaClient {
     /// Runs a method with ownership of the references its arguments carry: those it keeps stay
     /// owned, the rest are handed back at once.
     func perform(_ method: String, _ values: [LuaValue]) -> Outcome {
-        if !abandonedTickets.isEmpty {
-            let now = monotonicNow()
-            abandonedTickets.removeAll { !mailbox.takeNews($0.id).isEmpty || now > $0.deadline }
-        }
+        dropAbandonedAnswers()
         let refs = values.flatMap(\.functionRefs)
         ownedRefs.formUnion(refs)
         keptRefs = []
@@ -202,6 +222,22 @@ final class LuaClient {
         } catch {
             return .raise(error.message)
         }
+    }
+
+    /// `perform` for simple arguments (no function among them, so no reference to own).
+    func perform(_ method: String, simple arguments: UnsafeBufferPointer<zkl_arg>) -> Outcome {
+        dropAbandonedAnswers()
+        do {
+            return try call(method, LuaArguments(method: method, simple: arguments))
+        } catch {
+            return .raise(error.message)
+        }
+    }
+
+    private func dropAbandonedAnswers() {
+        guard !abandonedTickets.isEmpty else { return }
+        let now = monotonicNow()
+        abandonedTickets.removeAll { !mailbox.takeNews($0.id).isEmpty || now > $0.deadline }
     }
 
     /// Keeps a reference of the current call's arguments.

@@ -134,10 +134,12 @@ extension LuaClient {
                 return LuaFormat.failure(result.error)
             }
         case "session_state":
-            return .done([.string(zk.map { LuaFormat.stateName($0.state) } ?? (closedByUser ? "closed" : "not_connected"))])
+            return .done([.string(sessionStateName)])
         case "on_state":
             guard let ref = try args.function(0, required: true) else { return .done([]) }
             stateRefs.append(ref)
+            stateSince[ref] = mailbox.lastSequence()  // it hears the changes posted from now on
+            mailbox.stateCallbackRegistered()
             keep(ref)
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
@@ -292,8 +294,16 @@ extension LuaClient {
         return .wait(ticket)
     }
 
+    /// What session_state() answers.
+    var sessionStateName: String {
+        zk.map { LuaFormat.stateName($0.state) } ?? (closedByUser ? "closed" : "not_connected")
+    }
+
+    /// Names session_state() answers with no session.
+    static let stateNamesWithoutSession = ["closed", "not_connected"]
+
     private func debugTable() -> LuaValue {
-        let state: LuaValue = .string(zk.map { LuaFormat.stateName($0.state) } ?? (closedByUser ? "closed" : "not_connected"))
+        let state: LuaValue = .string(sessionStateName)
         let sessionId: LuaValue = zk.map { LuaFormat.id($0.sessionId) } ?? .nil
         let timeout: LuaValue = .int(zk?.sessionTimeout.millis ?? sessionTimeoutMillis)
         let lastZxid: LuaValue = zk.map { LuaFormat.id($0.lastZxid) } ?? .nil
@@ -440,6 +450,7 @@ extension LuaClient {
         let composite = makeTicket(deadline: started.map(\.deadline).max() ?? monotonicNow(), isReady: { _, _ in true }) { _, _ in .done([]) }
         for part in started { tickets[part.id] = part }
         composite.parts = started
+        for part in started { part.batch = composite.id }
         composite.combine = { outcomes in
             .done([.array(slots.map { slot -> LuaValue in
                 let values: [LuaValue]
@@ -472,6 +483,7 @@ extension LuaClient {
         let ticket = makeTicket(deadline: monotonicNow() + wait, isReady: { [unowned self] _, _ in callbacksRun > start }) { [unowned self] _, _ in
             .done([.int(callbacksRun - start)])
         }
+        ticket.readyWithoutNews = true
         return .wait(ticket)
     }
 }

@@ -40,12 +40,25 @@ final class Mailbox: @unchecked Sendable {
     static let callbackLimit = 100_000
     private(set) var droppedCallbacks = 0
 
+    /// Whether an on_state callback was registered: state changes are queued as callbacks only then.
+    private var hasStateCallbacks = false
+
+    func stateCallbackRegistered() {
+        locked { hasStateCallbacks = true }
+    }
+
     /// Whether waits may block (false when Lua drives the I/O: everything is posted by the
     /// thread that would wait, so there is nothing to wait for).
     let blocking: Bool
 
-    init(blocking: Bool = true) {
+    /// Whether to remember which tickets got news (for a shared client's driver, which wakes
+    /// only the waiters whose answer came instead of asking about every waiter).
+    let tracksAnswered: Bool
+    private var answered: [UInt64] = []
+
+    init(blocking: Bool = true, tracksAnswered: Bool = false) {
         self.blocking = blocking
+        self.tracksAnswered = tracksAnswered
         pthread_mutex_init(&mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -70,6 +83,7 @@ final class Mailbox: @unchecked Sendable {
     func post(_ item: News, ticket: UInt64) {
         locked {
             news[ticket, default: []].append(item)
+            if tracksAnswered { answered.append(ticket) }
             pthread_cond_broadcast(&condition)
         }
     }
@@ -97,7 +111,8 @@ final class Mailbox: @unchecked Sendable {
     /// a call that waited for the change can wait for this post too (waitForState).
     func post(state event: SessionEvent, callback: Callback) {
         locked {
-            append(callback)
+            // Nobody to call: no callback to queue (one registered later hears later changes only).
+            if hasStateCallbacks { append(callback) }
             statesPosted += 1
             stateLog.append((statesPosted, event))
             if stateLog.count > 32 { stateLog.removeFirst(stateLog.count - 32) }
@@ -113,6 +128,14 @@ final class Mailbox: @unchecked Sendable {
     }
 
     // MARK: Lua thread
+
+    /// The tickets that got news since the last call, in order (repeats possible).
+    func takeAnswered() -> [UInt64] {
+        locked {
+            defer { answered.removeAll(keepingCapacity: true) }
+            return answered
+        }
+    }
 
     func takeNews(_ ticket: UInt64) -> [News] {
         locked { news.removeValue(forKey: ticket) ?? [] }

@@ -1,3 +1,4 @@
+import CZooKeeperLua
 import Testing
 import ZooKeeperProtocol
 import ZooKeeperTestSupport
@@ -22,6 +23,34 @@ final class HostedBed {
 
     func call(_ method: String, _ arguments: LuaValue...) -> LuaClient.Outcome {
         lua.perform(method, arguments)
+    }
+
+    /// The same call with its arguments passed as the glue passes simple ones (zkl_call_simple):
+    /// strings in place, no value stream.
+    func callSimple(_ method: String, _ arguments: LuaValue...) -> LuaClient.Outcome {
+        var storage: [[UInt8]] = arguments.map { if case let .string(bytes) = $0 { bytes } else { [] } }
+        return withSimpleArguments(arguments, &storage, 0, []) { lua.perform(method, simple: $0) }
+    }
+
+    private func withSimpleArguments<R>(_ values: [LuaValue], _ storage: inout [[UInt8]], _ index: Int, _ done: [zkl_arg],
+                                        _ body: (UnsafeBufferPointer<zkl_arg>) -> R) -> R {
+        guard index < values.count else { return done.withUnsafeBufferPointer(body) }
+        var arg = zkl_arg()
+        switch values[index] {
+        case .nil: arg.type = Int32(ZKL_NIL)
+        case let .boolean(b): arg.type = Int32(b ? ZKL_TRUE : ZKL_FALSE)
+        case let .number(n): (arg.type, arg.number) = (Int32(ZKL_NUMBER), n)
+        case .string:
+            return storage[index].withUnsafeBufferPointer { bytes in
+                arg.type = Int32(ZKL_STRING)
+                arg.bytes = UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self)
+                arg.length = bytes.count
+                var inner = storage
+                return withSimpleArguments(values, &inner, index + 1, done + [arg], body)
+            }
+        default: preconditionFailure("not a simple argument: \(values[index])")
+        }
+        return withSimpleArguments(values, &storage, index + 1, done + [arg], body)
     }
 
     /// Carries out the client's I/O commands, as links.lua does: a connect succeeds at once

@@ -65,6 +65,23 @@ import ZooKeeperTestSupport
         #expect(try bed.finish(exists) == [.boolean(true)])
     }
 
+    /// Paths, data and numbers read in place from the Lua stack answer as the value stream does.
+    @Test func simpleArgumentsAnswerAsTheValueStreamDoes() throws {
+        let bed = HostedBed()
+        try bed.connect()
+        let pending = bed.callSimple("set_data", .string("/s"), .string("v\u{0}w"), .number(7))
+        let request = try bed.answer { FakeServer.reply(xid: $0, SetDataResponse(stat: sampleStat)) }
+        #expect(try request.body(SetDataRequest.self) == SetDataRequest(path: "/s", data: Array("v\u{0}w".utf8), version: 7))
+        #expect(try bed.finish(pending) == [LuaFormat.stat(sampleStat)])
+        let mistakes: [[LuaValue]] = [[.string("/a\u{0}b")], [.boolean(true)], [.nil], [.number(1.5)], []]
+        for arguments in mistakes {
+            let viaStream = HostedBed.raised(bed.lua.perform("get_data", arguments))
+            let viaStack = HostedBed.raised(arguments.isEmpty ? bed.callSimple("get_data") : bed.callSimple("get_data", arguments[0]))
+            #expect(viaStack == viaStream, "\(arguments)")
+        }
+        #expect(HostedBed.raised(bed.callSimple("set_timeout", .number(0))) == "bad argument #2 to 'set_timeout' (integer between 1 and 86400000 expected, got 0)")
+    }
+
     @Test func aWatchCallbackRunsOnceAndIsHandedBack() throws {
         let bed = HostedBed()
         try bed.connect()
@@ -110,6 +127,41 @@ import ZooKeeperTestSupport
         #expect(try request.body(SetDataRequest.self) == SetDataRequest(path: "/a", data: Array("v".utf8), version: 3))
         #expect(try bed.finish(pending) == [LuaFormat.stat(sampleStat)])
         #expect(HostedBed.raised(bed.call("watch_async", .string("/a"))) == "resty.zookeeper: no method 'watch_async'")
+    }
+
+    /// A shared client's driver learns which waiters to wake, without asking about each.
+    @Test func theReadyListNamesTheAnsweredTicketsOnce() throws {
+        let bed = HostedBed(shared: true)
+        try bed.connect()
+        _ = bed.lua.takeReadyTickets()
+        guard case let .wait(first) = bed.call("exists", .string("/1")), case let .wait(second) = bed.call("exists", .string("/2")),
+              case let .wait(batch) = bed.call("batch", .array([.array([.string("exists"), .string("/3")]), .array([.string("exists"), .string("/4")])]))
+        else {
+            Issue.record("expected calls that wait")
+            return
+        }
+        try bed.pump()
+        let xids = bed.frames.compactMap(\.xid)
+        try #require(xids.count == 4)
+        try bed.receive(FakeServer.reply(xid: xids[0], ExistsResponse(stat: sampleStat)))
+        #expect(bed.lua.takeReadyTickets().ids == [first.id])
+        #expect(bed.lua.takeReadyTickets().ids == [], "each answer is reported once")
+        try bed.receive(FakeServer.reply(xid: xids[1], ExistsResponse(stat: sampleStat)) + FakeServer.reply(xid: xids[2], ExistsResponse(stat: sampleStat)))
+        #expect(bed.lua.takeReadyTickets().ids == [second.id], "half a batch is not ready")
+        try bed.receive(FakeServer.reply(xid: xids[3], ExistsResponse(stat: sampleStat)))
+        #expect(bed.lua.takeReadyTickets().ids == [batch.id])
+        guard case let .wait(dispatch) = bed.call("dispatch", .number(1_000)) else {
+            Issue.record("dispatch waits")
+            return
+        }
+        #expect(bed.lua.takeReadyTickets().ids == [])
+        let callback: Int32 = 9
+        _ = bed.call("on_state", .function(callback))
+        bed.lua.io.report(.closed, link: bed.link, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        let ready = bed.lua.takeReadyTickets()
+        #expect(ready.callbackDue, "the disconnection is due for on_state")
+        #expect(bed.lua.nextCallback()?.ref == callback)
+        #expect(bed.lua.takeReadyTickets().ids == [dispatch.id], "dispatch is ready once a callback ran")
     }
 
     @Test func aForgottenCallsAnswerIsDropped() throws {

@@ -53,6 +53,23 @@ void *zkl_new(const uint8_t *options, size_t length, const uint8_t **reply, size
 int32_t zkl_call(void *client, const char *method, const uint8_t *args, size_t length, uint64_t *ticket,
                  const uint8_t **reply, size_t *reply_length);
 
+/* One simple argument (nil, boolean, number or string), read straight from the Lua stack: a
+ * string's bytes are Lua's own, valid during the call only. */
+typedef struct {
+    int32_t type; /* ZKL_NIL, ZKL_FALSE, ZKL_TRUE, ZKL_NUMBER or ZKL_STRING */
+    double number;
+    const char *bytes;
+    size_t length;
+} zkl_arg;
+
+/* The most simple arguments a call may pass this way; a call with more, or with a table or a
+ * function, goes through zkl_call's value stream. */
+#define ZKL_MAX_SIMPLE_ARGS 8
+
+/* zkl_call for simple arguments: no value stream is built or read. */
+int32_t zkl_call_simple(void *client, const char *method, const zkl_arg *args, int32_t count, uint64_t *ticket,
+                        const uint8_t **reply, size_t *reply_length);
+
 /* Blocks until the ticket is answered (ZKL_READY) or a callback is due (ZKL_EVENT). */
 int32_t zkl_wait(void *client, uint64_t ticket);
 
@@ -85,6 +102,14 @@ void zkl_free(void *client);
 /* What zkl_check sees, without waiting: ZKL_READY (answered, or past its deadline), ZKL_EVENT
  * (a callback is due first), or 0 (neither). */
 int32_t zkl_check(void *client, uint64_t ticket);
+
+/* For a shared client's driver: the tickets that became ready since the last call (*ids, valid
+ * until the next call; past their deadline ones are not reported: their waiters wake by
+ * themselves) and whether a callback is due (1) or not (0). */
+int32_t zkl_ready(void *client, const uint64_t **ids, size_t *count);
+
+/* What session_state() answers, without a call: a string valid for the process's life. */
+const char *zkl_session_state(void *client);
 
 /* What the driver must do next with a link (one connection): */
 enum {

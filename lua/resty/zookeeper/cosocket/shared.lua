@@ -9,7 +9,7 @@ local spawn, kill = ngx.thread.spawn, ngx.thread.kill
 local pairs, tostring = pairs, tostring
 local math_min, math_max = math.min, math.max
 
-local READY, EVENT = 1, 2
+local READY = 1
 local RECEIVE_SIZE = 65536
 -- How long the owner loop sleeps at most: it notices a worker's exit this soon.
 local EXIT_CHECK_MS = 200
@@ -17,22 +17,27 @@ local EXIT_CHECK_MS = 200
 local RETRY_PAUSE_S = 0.5
 
 return function(hosted, links)
-    local begin, check, finish = hosted.begin, hosted.check, hosted.finish
+    local begin, check, finish, ready = hosted.begin, hosted.check, hosted.finish, hosted.ready
     local io_report, io_tick, io_wait_ms = hosted.io_report, hosted.io_tick, hosted.io_wait_ms
     local flush, drop_link, run_callbacks = links.flush, links.drop_link, links.run_callbacks
 
     local _M = {}
 
-    -- Wakes the waiting calls whose answer is there, and the callback thread.
+    -- Wakes the waiting calls whose answer came (the core tells which: no question per
+    -- waiter), and the callback thread.
     local function deliver(st)
-        local core = st.core
-        for ticket, sema in pairs(st.waiting) do
-            if check(core, ticket) == READY then
-                st.waiting[ticket] = nil
+        local list = st.ready_list
+        local n, event = ready(st.core, list)
+        local waiting = st.waiting
+        for i = 1, n do
+            local ticket = list[i]
+            local sema = waiting[ticket]
+            if sema then
+                waiting[ticket] = nil
                 sema:post(1)
             end
         end
-        if check(core, 0) == EVENT then st.events:post(1) end
+        if event then st.events:post(1) end
     end
 
     local function read_loop(st, link, sock)
@@ -69,11 +74,10 @@ return function(hosted, links)
         end
     end
 
-    function _M.session_state(st)
-        local _, state = begin(st.core, "session_state")
-        return state
+    local session_state_of = hosted.session_state
+    local function session_state(st)
+        return session_state_of(st.core)
     end
-    local session_state = _M.session_state
 
     -- The owner timer: writes, ticks, reconnects (a new session after an expiry), and at the
     -- worker's exit closes the session so its ephemeral nodes go at once.
@@ -128,7 +132,7 @@ return function(hosted, links)
 
     -- Starts the session and its owner timer; nil and a message when it cannot.
     function _M.start(st)
-        st.readers, st.waiting = {}, {}
+        st.readers, st.waiting, st.ready_list = {}, {}, {}
         st.wake, st.events, st.done = semaphore.new(), semaphore.new(), semaphore.new()
         st.start_reader = start_reader
         local ticket, ok, err = begin(st.core, "connect")
