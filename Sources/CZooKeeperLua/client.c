@@ -197,6 +197,16 @@ static int module_helper(lua_State *L) {
     return push_stream(L, reply, reply_length);
 }
 
+/* __gc, __tostring and a locked __metatable, on the metatable on top of the stack. */
+void set_lifetime_metamethods(lua_State *L, lua_CFunction gc, lua_CFunction tostring) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+}
+
 /* The declared methods as { name = { batchable =, async =, instant =, hidden =, contract = } }:
  * cosocket.lua wraps the same methods and takes its instant set from it. */
 void push_method_table(lua_State *L) {
@@ -238,12 +248,7 @@ void register_client(lua_State *L) {
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, client_newindex);
         lua_setfield(L, -2, "__newindex");
-        lua_pushcfunction(L, client_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, client_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
+        set_lifetime_metamethods(L, client_gc, client_tostring);
     }
     lua_pop(L, 1);
 

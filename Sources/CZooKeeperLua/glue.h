@@ -60,6 +60,9 @@ GLUE int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const uin
  * on top of the stack. */
 GLUE void register_client(lua_State *L);
 
+/* Sets __gc, __tostring and a locked __metatable on the metatable on top of the stack. */
+GLUE void set_lifetime_metamethods(lua_State *L, lua_CFunction gc, lua_CFunction tostring);
+
 /* Pushes the declared methods and their flags (cosocket.lua wraps the same methods). */
 GLUE void push_method_table(lua_State *L);
 

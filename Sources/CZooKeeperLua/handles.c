@@ -165,12 +165,7 @@ void register_handle_metatable(lua_State *L) {
             lua_setfield(L, -2, HANDLE_METHODS[i].name);
         }
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, handle_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, handle_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
+        set_lifetime_metamethods(L, handle_gc, handle_tostring);
     }
     lua_pop(L, 1);
 }
