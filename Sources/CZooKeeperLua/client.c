@@ -53,12 +53,11 @@ int32_t start_call(lua_State *L, Client *client, const char *method, int first, 
     return zkl_call(client->core, method, args, length, ticket, reply, reply_length);
 }
 
-/* For a call the core answered with ZKL_WAIT. Returns ZKL_DONE or ZKL_RAISE. */
+/* For a call the core answered with ZKL_WAIT. Returns ZKL_DONE or ZKL_RAISE, references
+ * released and debug lines printed. */
 int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const uint8_t **reply, size_t *reply_length) {
     int32_t status = ZKL_WAIT;
     while (status == ZKL_WAIT) {
-        release_refs(L, client->core);
-        print_log_lines(L, client->core);
         if (zkl_wait(client->core, ticket) == ZKL_EVENT) {
             run_callbacks(L, client->core);
             continue;
@@ -85,9 +84,12 @@ static int call_method(lua_State *L) {
         return 2;
     }
     status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
-    if (status == ZKL_WAIT) status = await_call(L, client, ticket, &reply, &reply_length);
-    release_refs(L, client->core);
-    print_log_lines(L, client->core);
+    if (status == ZKL_WAIT) {
+        status = await_call(L, client, ticket, &reply, &reply_length);
+    } else {
+        release_refs(L, client->core);
+        print_log_lines(L, client->core);
+    }
     lua_settop(L, top);
     /* Push the reply before running callbacks: a callback's own calls reuse the reply buffer. */
     n = push_stream(L, reply, reply_length);
