@@ -90,21 +90,32 @@ public final class LeaderElection: Sendable {
         await waiter.value
     }
 
+    /// Observers and waiters are called outside the lock: finishing a stream runs its
+    /// termination handler, which takes the lock again.
     private func heard(_ notice: LeaderLatchMachine.Notice) {
-        inner.withLockedValue { inner in
+        let (observers, ended, waiters) = inner.withLockedValue { inner -> ([AsyncStream<Bool>.Continuation], Bool, [OneShot<Void>]) in
             switch notice {
             case let .leader(leading):
                 inner.isLeader = leading
-                for observer in inner.observers.values { observer.yield(leading) }
+                return (Array(inner.observers.values), false, [])
             case let .closed(error):
                 inner.isLeader = false
                 inner.closed = true
                 inner.error = error
-                for observer in inner.observers.values { observer.finish() }
-                inner.observers.removeAll()
-                for waiter in inner.closeWaiters { waiter.fulfil(()) }
-                inner.closeWaiters.removeAll()
+                defer {
+                    inner.observers.removeAll()
+                    inner.closeWaiters.removeAll()
+                }
+                return (Array(inner.observers.values), true, inner.closeWaiters)
             }
         }
+        for observer in observers {
+            if ended {
+                observer.finish()
+            } else if case let .leader(leading) = notice {
+                observer.yield(leading)
+            }
+        }
+        for waiter in waiters { waiter.fulfil(()) }
     }
 }
