@@ -245,25 +245,19 @@ public struct LockMachine: RecipeMachine {
     }
 
     private mutating func lose(_ error: ZooKeeperError) -> [RecipeStep<Notice>] {
-        // Whatever is left of our node goes (with the session, or by this delete).
-        var steps: [RecipeStep<Notice>] = [.notify(.lost(error))]
-        if error.isTerminal || ourPath == nil {
-            phase = .done
-            steps.append(.finished)
-        } else {
-            steps += delete(quiet: true)
-        }
-        return steps
+        end(with: .lost(error), error)
     }
 
     private mutating func fail(_ error: ZooKeeperError) -> [RecipeStep<Notice>] {
-        var steps: [RecipeStep<Notice>] = [.notify(.failed(error))]
+        end(with: .failed(error), error)
+    }
+
+    /// Tells `notice`; whatever is left of our node goes (with the session, or by a delete).
+    private mutating func end(with notice: Notice, _ error: ZooKeeperError) -> [RecipeStep<Notice>] {
         if error.isTerminal || ourPath == nil {
             phase = .done
-            steps.append(.finished)
-        } else {
-            steps += delete(quiet: true)
+            return [.notify(notice), .finished]
         }
-        return steps
+        return [.notify(notice)] + delete(quiet: true)
     }
 }
