@@ -47,17 +47,23 @@ final class CuratorPeer: Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = input
-        output.fileHandleForReading.readabilityHandler = { [lines, partial] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            let complete: [String] = partial.withLockedValue { buffer in
-                buffer += text
-                var parts = buffer.components(separatedBy: "\n")
-                buffer = parts.removeLast()
-                return parts
+        // A plain thread with blocking reads: libdispatch's readability sources crashed at EOF.
+        let reader = output.fileHandleForReading
+        let thread = Thread { [lines, partial] in
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { return }
+                let complete: [String] = partial.withLockedValue { buffer in
+                    buffer += String(decoding: data, as: UTF8.self)
+                    var parts = buffer.components(separatedBy: "\n")
+                    buffer = parts.removeLast()
+                    return parts
+                }
+                lines.withLockedValue { $0 += complete }
             }
-            lines.withLockedValue { $0 += complete }
         }
         try process.run()
+        thread.start()
         try await expect("ready", within: .seconds(30))
     }
 
