@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
         .library(name: "ZooKeeperSession", targets: ["ZooKeeperSession"]),
+        .library(name: "ZooKeeperRecipes", targets: ["ZooKeeperRecipes"]),
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
         // The native Lua module (libzookeeper_lua.so), loaded by the shims in lua/.
         .library(name: "zookeeper_lua", type: .dynamic, targets: ["ZooKeeperLua"]),
@@ -39,6 +40,10 @@ let package = Package(
             swiftSettings: hotPath
         ),
 
+        // Recipes (locks, leader latch, counter) as state machines over any DrivenSession, so
+        // the Swift API and the Lua module run the same code; no SwiftNIO.
+        .target(name: "ZooKeeperRecipes", dependencies: ["ZooKeeperSession", "ZooKeeperProtocol"]),
+
         // Layer 3: a driver without an event loop, for the Lua module: the waiting caller does
         // the socket I/O itself; one shared poller thread covers idle sessions.
         .target(name: "CDirectSupport"),
@@ -49,6 +54,7 @@ let package = Package(
             name: "ZooKeeper",
             dependencies: [
                 "ZooKeeperSession",
+                "ZooKeeperRecipes",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -100,6 +106,7 @@ let package = Package(
             dependencies: ["ZooKeeperLua", "ZooKeeperTestSupport"],
             linkerSettings: [.linkedLibrary("lua5.1")]
         ),
+        .testTarget(name: "ZooKeeperRecipesTests", dependencies: ["ZooKeeperRecipes", "ZooKeeperSession"]),
         .testTarget(
             name: "ZooKeeperDirectTests",
             dependencies: ["ZooKeeperDirect", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]

@@ -57,7 +57,7 @@ public final class ZooKeeperClient: Sendable {
 
     /// The configuration the client was created with.
     public let configuration: Configuration
-    private let driver: SessionDriver
+    let driver: SessionDriver
     private let requestTimeoutMillis: Int64
 
     /// An executor on the client's I/O thread, for loops of calls that should not pay two

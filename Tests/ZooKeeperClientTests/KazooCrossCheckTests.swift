@@ -57,4 +57,27 @@ import ZooKeeperTestSupport
         #expect(acl == [ACL(permissions: .all, id: Ids.digest(user: "carol", password: "s3cret"))], "kazoo's digest id matches ours")
         await zk.close()
     }
+
+    /// kazoo's Lock told about Curator-style names: "locked" (then released) or "timeout".
+    static let tryLock = """
+        from kazoo.exceptions import LockTimeout
+        lock = zk.Lock(sys.argv[1], extra_lock_patterns=["-lock-"])
+        try:
+            lock.acquire(timeout=float(sys.argv[2]))
+            print("locked")
+            lock.release()
+        except LockTimeout:
+            print("timeout")
+        """
+
+    @Test func kazoosLockToldAboutCuratorNamesIsExcludedByOurs() async throws {
+        let zk = try await connectShared()
+        let path = uniqueRoot("kazoo-lock") + "/mutex"
+        let lock = zk.lock(path)
+        try await lock.acquire()
+        #expect(try await kazoo("exec", Self.tryLock, path, "0.3") == "timeout")
+        try await lock.release()
+        #expect(try await kazoo("exec", Self.tryLock, path, "5") == "locked")
+        await zk.close()
+    }
 }

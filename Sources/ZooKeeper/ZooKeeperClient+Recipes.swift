@@ -1,0 +1,53 @@
+import NIOConcurrencyHelpers
+import ZooKeeperRecipes
+
+extension ZooKeeperClient {
+    /// An exclusive lock on `path`, interoperable with Curator's `InterProcessMutex` (and kazoo's
+    /// `Lock` told about Curator's names). Nothing happens until `acquire`.
+    ///
+    /// ```swift
+    /// let lock = zk.lock("/app/locks/report")
+    /// try await lock.withLock(timeout: .seconds(5)) {
+    ///     try await writeReport()
+    /// }
+    /// ```
+    public func lock(_ path: String) -> DistributedLock {
+        DistributedLock(client: self, path: path)
+    }
+
+    /// Joins the leader election at `path` as `id` (Curator's `LeaderLatch` layout: Curator
+    /// latches and ours elect one leader among them). Contending starts at once.
+    ///
+    /// ```swift
+    /// let election = zk.election("/app/leader", id: "worker-1")
+    /// for await isLeader in election.leadershipChanges() {
+    ///     isLeader ? startLeading() : stopLeading()
+    /// }
+    /// ```
+    public func election(_ path: String, id: String) -> LeaderElection {
+        LeaderElection(client: self, path: path, id: id)
+    }
+
+    /// A shared 32-bit counter at `path` (Curator's `SharedCount` encoding).
+    ///
+    /// ```swift
+    /// let visits = zk.counter("/app/visits")
+    /// let now = try await visits.add(1)
+    /// ```
+    public func counter(_ path: String) -> SharedCounter {
+        SharedCounter(client: self, path: path)
+    }
+
+    /// A runner of `machine` on this client's session.
+    func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine> {
+        RecipeRunner(machine, session: driver, requestTimeout: configuration.requestTimeout.milliseconds, onNotice: onNotice)
+    }
+
+    /// Runs a machine that tells one thing and finishes (a counter operation); returns that.
+    func runOnce<Machine: RecipeMachine>(_ machine: Machine, start: (inout Machine) -> [RecipeStep<Machine.Notice>]) async -> Machine.Notice {
+        let answer = OneShot<Machine.Notice>()
+        let runner = recipeRunner(machine) { answer.fulfil($0) }
+        runner.start(start)
+        return await answer.value
+    }
+}

@@ -1,0 +1,89 @@
+// A Curator 5.4 peer for the recipe interop tests (Tests/ZooKeeperClientTests/CuratorInteropTests.swift).
+// Reads one command per line on stdin, answers one line per event on stdout:
+//   lock PATH            -> "locked" once InterProcessMutex.acquire() returns
+//   trylock PATH MS      -> "locked" or "timeout"
+//   unlock               -> "unlocked"
+//   latch PATH ID        -> starts a LeaderLatch; "leader" / "notleader" as it changes
+//   closelatch           -> "latchclosed"
+//   count PATH N         -> N increments through SharedCount.trySetCount; "counted VALUE"
+//   quit
+// Usage: java -cp ... CuratorPeer CONNECT_STRING
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.shared.SharedCount;
+import org.apache.curator.framework.recipes.shared.VersionedValue;
+import org.apache.curator.retry.RetryNTimes;
+
+public class CuratorPeer {
+    static synchronized void say(String line) {
+        System.out.println(line);
+        System.out.flush();
+    }
+
+    public static void main(String[] args) throws Exception {
+        CuratorFramework client = CuratorFrameworkFactory.newClient(args[0], 10000, 5000, new RetryNTimes(3, 100));
+        client.start();
+        client.blockUntilConnected(10, TimeUnit.SECONDS);
+        say("ready");
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        InterProcessMutex mutex = null;
+        LeaderLatch latch = null;
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] w = line.trim().split(" ");
+            switch (w[0]) {
+                case "lock":
+                    mutex = new InterProcessMutex(client, w[1]);
+                    mutex.acquire();
+                    say("locked");
+                    break;
+                case "trylock":
+                    mutex = new InterProcessMutex(client, w[1]);
+                    say(mutex.acquire(Long.parseLong(w[2]), TimeUnit.MILLISECONDS) ? "locked" : "timeout");
+                    break;
+                case "unlock":
+                    mutex.release();
+                    say("unlocked");
+                    break;
+                case "latch":
+                    latch = new LeaderLatch(client, w[1], w[2]);
+                    latch.addListener(new LeaderLatchListener() {
+                        public void isLeader() { say("leader"); }
+                        public void notLeader() { say("notleader"); }
+                    });
+                    latch.start();
+                    break;
+                case "closelatch":
+                    latch.close(LeaderLatch.CloseMode.NOTIFY_LEADER);
+                    say("latchclosed");
+                    break;
+                case "count": {
+                    SharedCount count = new SharedCount(client, w[1], 0);
+                    count.start();
+                    int n = Integer.parseInt(w[2]);
+                    for (int i = 0; i < n; i++) {
+                        while (true) {
+                            VersionedValue<Integer> seen = count.getVersionedValue();
+                            if (count.trySetCount(seen, seen.getValue() + 1)) break;
+                        }
+                    }
+                    say("counted " + count.getCount());
+                    count.close();
+                    break;
+                }
+                case "quit":
+                    client.close();
+                    return;
+                default:
+                    say("unknown " + w[0]);
+            }
+        }
+        client.close();
+    }
+}
