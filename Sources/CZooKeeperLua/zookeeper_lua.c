@@ -776,7 +776,7 @@ static void pin_library(void) {
 
 int luaopen_resty_zookeeper_native(lua_State *L) {
     int i;
-    static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
+    static const char *const HELPERS[] = {"digest_id", "digest_acl", "error_codes", NULL};
     pin_library();
     register_handle_metatable(L);
     if (luaL_newmetatable(L, CLIENT_META)) {

@@ -222,7 +222,7 @@ other.close()
         H.wait_until(function() client:dispatch(200); return states[#states] == "expired" end, 15)
         assert.are.same({ "disconnected", "expired" }, states)
         assert.are.equal("expired", client:session_state())
-        assert.are.same({ n = 2, nil, "not connected" }, H.pack(client:exists("/")))
+        assert.are.same({ n = 3, nil, "session expired", -112 }, H.pack(client:exists("/")))
         -- closed, it connects again with a new session
         assert.is_true(client:close())
         assert.is_true(client:connect())
