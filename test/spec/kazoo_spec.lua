@@ -4,16 +4,7 @@
 local H = require("test.spec.helper")
 local zk = H.zk
 
--- Runs kazoo code that prints key=value lines; answers them as a table (and fails on a
--- non-zero exit).
-local function kazoo(body, ...)
-    local out, status = H.kazoo(body, ...)
-    assert.are.equal(0, status, out)
-    local values = {}
-    local stdout = out:match("^(.-)\n%-%-%- stderr %-%-%-\n") or out
-    for key, value in stdout:gmatch("([%w_]+)=([^\n]*)") do values[key] = value end
-    return values, out
-end
+local kazoo = H.kazoo_values
 
 describe("kazoo", function()
     local c, root
