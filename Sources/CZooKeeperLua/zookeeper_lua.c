@@ -15,6 +15,8 @@
 #define CLIENT_META "resty.zookeeper.client"
 #define MAX_DEPTH 32
 #define MAX_ARGS_BYTES (64u * 1024u * 1024u)
+/* ErrorCode.closed (zk.errors.CLOSED): a call on a client whose core is gone. */
+#define ERROR_CLOSED (-1001)
 
 typedef struct {
     void *core; /* NULL once closed by __gc */
@@ -286,6 +288,14 @@ static int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const u
     return status;
 }
 
+/* nil, "not connected", CLOSED: what any call answers once the core is gone. */
+static int push_not_connected(lua_State *L) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "not connected");
+    lua_pushinteger(L, ERROR_CLOSED);
+    return 3;
+}
+
 /* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
 static int call_method(lua_State *L) {
     Client *client = check_client(L);
@@ -295,11 +305,7 @@ static int call_method(lua_State *L) {
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
-    if (client->core == NULL) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 2;
-    }
+    if (client->core == NULL) return push_not_connected(L);
     status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
     if (status == ZKL_WAIT) status = await_call(L, client, ticket, &reply, &reply_length);
     release_refs(L, client->core);
@@ -379,9 +385,7 @@ static int call_async(lua_State *L) {
     lua_rawseti(L, -2, 1);
     if (status == ZKL_DONE) {
         if (client->core == NULL) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "not connected");
-            n = 2;
+            n = push_not_connected(L);
         } else {
             n = push_stream(L, reply, reply_length);
         }
@@ -414,9 +418,7 @@ static int handle_wait(lua_State *L) {
     if (handle->state == HANDLE_PENDING) {
         client = handle_client(L, 2);
         if (client == NULL || client->core == NULL) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "not connected");
-            n = 2;
+            n = push_not_connected(L);
         } else {
             handle->state = HANDLE_WAITING;
             handle->raised = await_call(L, client, handle->ticket, &reply, &reply_length) == ZKL_RAISE;
@@ -616,9 +618,7 @@ static int hosted_begin(lua_State *L) {
     int top = lua_gettop(L), n;
     if (client->core == NULL) {
         lua_pushinteger(L, 0);
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 3;
+        return 1 + push_not_connected(L);
     }
     status = start_call(L, client, method, 3, &ticket, &reply, &reply_length);
     release_refs(L, client->core);
@@ -652,11 +652,7 @@ static int hosted_finish(lua_State *L) {
     size_t reply_length;
     int32_t status;
     int n;
-    if (client->core == NULL) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 2;
-    }
+    if (client->core == NULL) return push_not_connected(L);
     status = zkl_finish(client->core, check_ticket(L, 2), &reply, &reply_length);
     release_refs(L, client->core);
     lua_settop(L, 2);

@@ -53,6 +53,20 @@ describe("errors", function()
         assert.are.same({ n = 3, nil, "empty connect string", E.BADARGUMENTS }, H.pack(fresh:connect(" ")))
     end)
 
+    it("a client whose core was collected (resurrected by a finalizer) answers not connected with its code", function()
+        local saved
+        do
+            local client = H.new()
+            local keeper = newproxy(true)
+            getmetatable(keeper).__gc = function() saved = client end
+        end
+        collectgarbage()
+        collectgarbage()
+        assert.is_truthy(saved)
+        assert.are.same({ n = 3, nil, "not connected", E.CLOSED }, H.pack(saved:exists("/")))
+        assert.are.same({ n = 3, nil, "not connected", E.CLOSED }, H.pack(saved:exists_async("/"):wait()))
+    end)
+
     it("the methods beyond the contract answer message and code", function()
         assert.are.same({ n = 3, nil, "node does not exist", E.NONODE }, H.pack(c:get(root .. "/missing")))
         assert.are.same({ n = 3, nil, "no such watcher", E.NOWATCHER }, H.pack(c:check_watches(root)))

@@ -430,9 +430,7 @@ return function(native)
 
     local function make(opts, shared)
         local copy = {}
-        for k, v in pairs(opts) do
-            if k ~= "name" then copy[k] = v end
-        end
+        for k, v in pairs(opts) do copy[k] = v end -- the core checks them all (`name` with _shared)
         copy._hosted, copy._shared = true, shared or nil
         local core, err = native.new(copy)
         if not core then return nil, err end
@@ -449,7 +447,9 @@ return function(native)
         if opts ~= nil and type(opts) ~= "table" then
             error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
         end
-        return (make(opts or {}, false))
+        local client, err = make(opts or {}, false)
+        if not client then return nil, err end
+        return client
     end
 
     -- ---- the shared client ---------------------------------------------------------------
@@ -462,8 +462,9 @@ return function(native)
         while true do
             local state = session_state(st)
             if state == "connected" or state == "connected_read_only" then return true end
-            if state == "closed" or state == "auth_failed" then return nil, "session " .. state end
-            if ngx.now() >= deadline then return nil, "timeout" end
+            if state == "closed" then return nil, "session closed", native.errors.CLOSED end
+            if state == "auth_failed" then return nil, "session auth_failed", native.errors.AUTHFAILED end
+            if ngx.now() >= deadline then return nil, "timeout", native.errors.OPERATIONTIMEOUT end
             ngx.sleep(0.01)
         end
     end
