@@ -57,3 +57,13 @@ void run_callbacks(lua_State *L, void *core) {
         release_refs(L, core);
     }
 }
+
+/* ErrorCode.closed in the core (zk.errors.CLOSED). */
+#define ERROR_CLOSED (-1001)
+
+int push_not_connected(lua_State *L) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "not connected");
+    lua_pushinteger(L, ERROR_CLOSED);
+    return 3;
+}

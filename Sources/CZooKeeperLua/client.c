@@ -78,11 +78,7 @@ static int call_method(lua_State *L) {
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
-    if (client->core == NULL) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 2;
-    }
+    if (client->core == NULL) return push_not_connected(L);
     status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
     if (status == ZKL_WAIT) {
         status = await_call(L, client, ticket, &reply, &reply_length);
@@ -234,7 +230,7 @@ void push_method_table(lua_State *L) {
 /* Registers the client metatable; sets new and the helpers in the module table on top. */
 void register_client(lua_State *L) {
     int i;
-    static const char *const HELPERS[] = {"digest_id", "digest_acl", NULL};
+    static const char *const HELPERS[] = {"digest_id", "digest_acl", "error_codes", NULL};
     if (luaL_newmetatable(L, CLIENT_META)) {
         const char *name;
         int32_t flags;

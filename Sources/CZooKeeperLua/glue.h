@@ -45,6 +45,10 @@ GLUE void print_log_lines(lua_State *L, void *core);
 /* Runs every due callback under a protected call: an error is reported, never raised. */
 GLUE void run_callbacks(lua_State *L, void *core);
 
+/* nil, "not connected", CLOSED (zk.errors.CLOSED, -1001): what any call answers once the core
+ * is gone. */
+GLUE int push_not_connected(lua_State *L);
+
 /* ---- client.c: the client object and its methods --------------------------------------------- */
 
 GLUE Client *check_client(lua_State *L);

@@ -64,9 +64,7 @@ int call_async(lua_State *L) {
     lua_rawseti(L, -2, 1);
     if (status == ZKL_DONE) {
         if (client->core == NULL) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "not connected");
-            n = 2;
+            n = push_not_connected(L);
         } else {
             n = push_stream(L, reply, reply_length);
         }
@@ -99,9 +97,7 @@ static int handle_wait(lua_State *L) {
     if (handle->state == HANDLE_PENDING) {
         client = handle_client(L, 2);
         if (client == NULL || client->core == NULL) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "not connected");
-            n = 2;
+            n = push_not_connected(L);
         } else {
             handle->state = HANDLE_WAITING;
             handle->raised = await_call(L, client, handle->ticket, &reply, &reply_length) == ZKL_RAISE;

@@ -18,9 +18,7 @@ static int hosted_begin(lua_State *L) {
     int top = lua_gettop(L), n;
     if (client->core == NULL) {
         lua_pushinteger(L, 0);
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 3;
+        return 1 + push_not_connected(L);
     }
     status = start_call(L, client, method, 3, &ticket, &reply, &reply_length);
     release_refs(L, client->core);
@@ -54,11 +52,7 @@ static int hosted_finish(lua_State *L) {
     size_t reply_length;
     int32_t status;
     int n;
-    if (client->core == NULL) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "not connected");
-        return 2;
-    }
+    if (client->core == NULL) return push_not_connected(L);
     status = zkl_finish(client->core, check_ticket(L, 2), &reply, &reply_length);
     release_refs(L, client->core);
     lua_settop(L, 2);

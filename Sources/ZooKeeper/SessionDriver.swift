@@ -47,6 +47,31 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         onLoop { $0.runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion) }
     }
 
+    /// `submit`, remembered in `ticket` so that its caller can give it up (`cancel`) or stop
+    /// its watch (`removeWatcher`) later.
+    func submit(_ operation: Operation, watch: WatchHandler?, persistent: Bool, timeout: Int64, ticket: RequestTicket,
+                completion: @escaping Completion) {
+        onLoop { driver in
+            if ticket.cancelled { return }
+            ticket.submission = driver.runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion)
+        }
+    }
+
+    /// Gives up the request of `ticket` (its task was cancelled): see `SessionRuntime.cancel`.
+    func cancel(_ ticket: RequestTicket) {
+        onLoop { driver in
+            ticket.cancelled = true
+            if let submission = ticket.submission { driver.runtime.cancel(submission) }
+        }
+    }
+
+    /// Stops the watcher of `ticket`'s request: see `SessionRuntime.removeWatcher`.
+    func removeWatcher(of ticket: RequestTicket, path: String) {
+        onLoop { driver in
+            if let watcher = ticket.submission?.watcher { driver.runtime.removeWatcher(watcher, path: path) }
+        }
+    }
+
     func close(timeout: Int64, done: @escaping @Sendable () -> Void) {
         onLoop { $0.runtime.close(timeout: timeout, done: done) }
     }
@@ -177,6 +202,13 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
             runtime.tick()
         }
     }
+}
+
+/// A submitted request, as its caller can later refer to it. Touched on the driver's event
+/// loop only.
+final class RequestTicket: @unchecked Sendable {
+    fileprivate var submission: SessionRuntime.Submission?
+    fileprivate var cancelled = false
 }
 
 /// Feeds one connection's bytes and closure to the driver.

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 @_exported import ZooKeeperProtocol
 @_exported import ZooKeeperSession
@@ -30,6 +31,9 @@ public final class ZooKeeperClient: Sendable {
         public var canBeReadOnly: Bool
         /// Requests written and not yet answered at once; more wait in a queue.
         public var maxInFlight: Int
+        /// The longest reply accepted, in bytes (the client's jute.maxbuffer). A longer one fails
+        /// its request with `.frameTooLarge`; the session reconnects and goes on.
+        public var maxFrameLength: Int
         /// Resume this session instead of creating one.
         public var sessionId: Int64?
         /// The password of `sessionId`.
@@ -41,7 +45,7 @@ public final class ZooKeeperClient: Sendable {
         public init(
             connectString: String, sessionTimeout: Duration = .seconds(30), connectTimeout: Duration? = nil,
             requestTimeout: Duration = .seconds(10), canBeReadOnly: Bool = false, maxInFlight: Int = 10_000,
-            sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper")
+            maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength, sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper")
         ) {
             self.connectString = connectString
             self.sessionTimeout = sessionTimeout
@@ -49,6 +53,7 @@ public final class ZooKeeperClient: Sendable {
             self.requestTimeout = requestTimeout
             self.canBeReadOnly = canBeReadOnly
             self.maxInFlight = maxInFlight
+            self.maxFrameLength = maxFrameLength
             self.sessionId = sessionId
             self.password = password
             self.logger = logger
@@ -83,7 +88,7 @@ public final class ZooKeeperClient: Sendable {
         let session = SessionConfiguration(
             connectString: connectString, sessionTimeout: configuration.sessionTimeout.milliseconds,
             connectTimeout: configuration.connectTimeout?.milliseconds, canBeReadOnly: configuration.canBeReadOnly,
-            maxInFlight: configuration.maxInFlight, sessionId: configuration.sessionId ?? 0,
+            maxInFlight: configuration.maxInFlight, maxFrameLength: configuration.maxFrameLength, sessionId: configuration.sessionId ?? 0,
             password: configuration.password ?? [UInt8](repeating: 0, count: 16))
         driver = SessionDriver(configuration: session, logger: configuration.logger)
         driver.start()
@@ -204,17 +209,72 @@ public final class ZooKeeperClient: Sendable {
         driver.submit(operation, watch: watch, persistent: persistent, timeout: timeout?.milliseconds ?? requestTimeoutMillis, completion: completion)
     }
 
-    /// Runs any operation; the typed methods below are built on it.
-    public func perform(_ operation: Operation, timeout: Duration? = nil) async throws(ZooKeeperError) -> OperationResult {
+    /// Runs any operation; the typed methods below are built on it. Throws `ZooKeeperError`,
+    /// or `CancellationError` at once when the calling task is cancelled (the request's late
+    /// reply is then dropped, and a watch it asked for is not registered).
+    public func perform(_ operation: Operation, timeout: Duration? = nil) async throws -> OperationResult {
         try await perform(operation, watch: nil, persistent: false, timeout: timeout)
     }
 
-    func perform(_ operation: Operation, watch: (@Sendable (WatchEvent) -> Void)?, persistent: Bool, timeout: Duration? = nil) async throws(ZooKeeperError) -> OperationResult {
+    func perform(_ operation: Operation, watch: (@Sendable (WatchEvent) -> Void)?, persistent: Bool, timeout: Duration? = nil,
+                 ticket: RequestTicket = RequestTicket()) async throws -> OperationResult {
         let millis = timeout?.milliseconds ?? requestTimeoutMillis
-        let result: Result<OperationResult, ZooKeeperError> = await withCheckedContinuation { continuation in
-            driver.submit(operation, watch: watch, persistent: persistent, timeout: millis) { continuation.resume(returning: $0) }
+        let call = PendingCall()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard call.begin(continuation) else { return }
+                driver.submit(operation, watch: watch, persistent: persistent, timeout: millis, ticket: ticket) { call.finish($0) }
+            }
+        } onCancel: {
+            if call.cancel() { driver.cancel(ticket) }
         }
-        return try result.get()
+    }
+}
+
+/// One awaited request: answered once, by its reply or by the cancellation of its task,
+/// whichever comes first.
+private final class PendingCall: Sendable {
+    private enum Phase {
+        case idle
+        case waiting(CheckedContinuation<OperationResult, any Error>)
+        case over
+    }
+    private let phase = NIOLockedValueBox(Phase.idle)
+
+    /// Starts waiting; false (and the continuation answered) when the task was already cancelled.
+    func begin(_ continuation: CheckedContinuation<OperationResult, any Error>) -> Bool {
+        let started = phase.withLockedValue { phase in
+            guard case .idle = phase else { return false }
+            phase = .waiting(continuation)
+            return true
+        }
+        if !started { continuation.resume(throwing: CancellationError()) }
+        return started
+    }
+
+    func finish(_ result: Result<OperationResult, ZooKeeperError>) {
+        take()?.resume(with: result.mapError { $0 as any Error })
+    }
+
+    /// Answers CancellationError now; true when the request was still waiting for its reply.
+    func cancel() -> Bool {
+        let (continuation, wasIdle) = phase.withLockedValue { phase -> (CheckedContinuation<OperationResult, any Error>?, Bool) in
+            switch phase {
+            case .idle: phase = .over; return (nil, true)
+            case let .waiting(continuation): phase = .over; return (continuation, false)
+            case .over: return (nil, false)
+            }
+        }
+        continuation?.resume(throwing: CancellationError())
+        return continuation != nil || wasIdle
+    }
+
+    private func take() -> CheckedContinuation<OperationResult, any Error>? {
+        phase.withLockedValue { phase in
+            guard case let .waiting(continuation) = phase else { return nil }
+            phase = .over
+            return continuation
+        }
     }
 }
 

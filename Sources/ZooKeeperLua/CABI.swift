@@ -64,6 +64,36 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
     return status
 }
 
+/// The options zk.new (and zk.shared) take: a misspelt one is refused, not ignored.
+enum ClientOptions {
+    static let names: Set<String> = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes"]
+    /// The shim's own: `_hosted`, `_shared` (cosocket clients), and `name` of a shared client.
+    static let sharedNames: Set<String> = ["name"]
+    static let privateNames: Set<String> = ["_hosted", "_shared"]
+    /// A reply limit below 1 KiB would refuse handshakes; above 1 GiB protects nothing.
+    static let frameBytes = 1_024...(1 << 30)
+
+    /// The first key of `table` that is no option (by name order, so the error is stable).
+    static func unknownOption(in table: LuaValue) -> String? {
+        guard case let .table(entries) = table else { return nil }
+        let shared = table["_shared"] == .boolean(true)
+        var unknown: [String] = []
+        for (key, _) in entries {
+            switch key {
+            case let .string(bytes):
+                let name = String(decoding: bytes, as: UTF8.self)
+                if names.contains(name) || privateNames.contains(name) || shared && sharedNames.contains(name) { continue }
+                unknown.append(name)
+            case let .number(n) where n == n.rounded() && abs(n) < 1e15:
+                unknown.append("[\(Int64(n))]")
+            default:
+                unknown.append("[\(key.typeName)]")
+            }
+        }
+        return unknown.sorted().first
+    }
+}
+
 @_cdecl("zkl_new")
 public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
                     _ reply: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ replyLength: UnsafeMutablePointer<Int>) -> UnsafeMutableRawPointer? {
@@ -74,9 +104,11 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     guard let values = try? ValueStream.decode(options, length) else { return fail("invalid options") }
     let table = values.first ?? .nil
     if !table.isNil, case .table = table {} else if !table.isNil { return fail("options must be a table") }
+    if let unknown = ClientOptions.unknownOption(in: table) { return fail("unknown option '\(unknown)'") }
     var connectString = "127.0.0.1:2181"
     var timeout: Int64 = 3_000
     var sessionTimeout: Int64 = 30_000
+    var maxFrameBytes = FrameDecoder.defaultMaxFrameLength
     switch table["connect_string"] {
     case .nil: break
     case let .string(bytes): connectString = String(decoding: bytes, as: UTF8.self)
@@ -90,6 +122,13 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
         default: return fail("\(name) must be a positive number of milliseconds")
         }
     }
+    switch table["max_frame_bytes"] {
+    case .nil: break
+    case let .number(n) where n >= Double(ClientOptions.frameBytes.lowerBound) && n <= Double(ClientOptions.frameBytes.upperBound) && n == n.rounded():
+        maxFrameBytes = Int(n)
+    default:
+        return fail("max_frame_bytes must be a whole number of bytes from \(ClientOptions.frameBytes.lowerBound) to \(ClientOptions.frameBytes.upperBound)")
+    }
     var flags = (debug: false, hosted: false, shared: false)
     for (name, target) in [("debug", 0), ("_hosted", 1), ("_shared", 2)] {
         switch table[name] {
@@ -99,8 +138,12 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
         default: return fail("\(name) must be a boolean")
         }
     }
+    switch table["name"] {
+    case .nil, .string: break
+    default: return fail("name must be a string")
+    }
     let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: flags.debug,
-                        hostedIO: flags.hosted, shared: flags.shared)
+                        maxFrameBytes: maxFrameBytes, hostedIO: flags.hosted, shared: flags.shared)
     return Unmanaged.passRetained(lua).toOpaque()
 }
 

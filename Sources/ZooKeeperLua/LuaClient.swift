@@ -42,6 +42,8 @@ final class LuaClient {
     var timeoutMillis: Int64
     var sessionTimeoutMillis: Int64
     var debug: Bool
+    /// The longest reply accepted (`max_frame_bytes`).
+    let maxFrameBytes: Int
     /// Lua moves the bytes (on nginx cosockets): nothing here may block.
     let hostedIO: Bool
     /// Shared by many requests (nginx's per-worker client): a watch() waits for its own watch's
@@ -77,7 +79,8 @@ final class LuaClient {
     var logLine: [CChar] = []
 
     init(connectString: String, timeoutMillis: Int64, sessionTimeoutMillis: Int64, debug: Bool,
-         hostedIO: Bool = false, shared: Bool = false) {
+         maxFrameBytes: Int = FrameDecoder.defaultMaxFrameLength, hostedIO: Bool = false, shared: Bool = false) {
+        self.maxFrameBytes = maxFrameBytes
         self.hostedIO = hostedIO
         self.shared = shared
         mailbox = Mailbox(blocking: !hostedIO, tracksAnswered: hostedIO && shared)
@@ -183,7 +186,7 @@ final class LuaClient {
     /// Submits an operation; the ticket is ready when it is answered.
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false,
                 format: @escaping (Result<OperationResult, ZooKeeperError>) -> Outcome) -> Outcome {
-        guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
+        guard let zk, !zk.state.isTerminal else { return format(.failure(sessionEndedError)) }
         requestCount += 1
         let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis + 1_000, isReady: { news, _ in !news.isEmpty }) { news, _ in
             guard case let .operation(result)? = news.first else { return format(.failure(ZooKeeperError(.operationTimeout))) }
@@ -195,6 +198,16 @@ final class LuaClient {
             mailbox.post(.operation(result), ticket: id)
         }
         return .wait(ticket)
+    }
+
+    /// Why a call cannot start: the session expired or failed its auth (a script must be able
+    /// to tell that its ephemerals and watches are gone), else there is none ("not connected").
+    var sessionEndedError: ZooKeeperError {
+        switch zk?.state {
+        case .expired?: ZooKeeperError(.sessionExpired)
+        case .authFailed?: ZooKeeperError(.authFailed)
+        default: ZooKeeperError.closed()
+        }
     }
 
     // MARK: Registry references

@@ -53,25 +53,44 @@ enum LuaFormat {
 
     // MARK: Errors
 
-    /// The contract's message for a code: the original client's words where it had them.
+    /// The contract's message for an error: the original client's words where it had them.
     static func contractMessage(_ error: ZooKeeperError, creating: Bool = false) -> String {
         switch error.code {
         case .noNode: creating ? "parent node does not exist" : "node does not exist"
         case .nodeExists: "node already exists"
         case .badVersion: "bad version"
         case .badArguments: error.message.hasPrefix("invalid path") ? "invalid path" : error.message
-        default: error.isClosed ? "not connected" : "zk error code: \(error.code.rawValue)"
+        case .closed: "not connected"
+        // The session is over: say so, or a script cannot tell it from a client never connected.
+        case .sessionExpired, .authFailed: error.code.message
+        case _ where error.code.isClientSide: error.message
+        default: "zk error code: \(error.code.rawValue)"
         }
+    }
+
+    /// The message of the methods beyond the contract.
+    static func message(_ error: ZooKeeperError) -> String {
+        error.isClosed ? "not connected" : error.message
     }
 
     /// `nil, message, code` of the methods beyond the contract.
     static func failure(_ error: ZooKeeperError) -> LuaClient.Outcome {
-        .done([.nil, .string(error.isClosed ? "not connected" : error.message), .int(error.code.rawValue)])
+        .done([.nil, .string(message(error)), .int(error.code.rawValue)])
     }
 
-    /// `nil, message` of the contract's methods.
+    /// `nil, message, code` of the contract's methods: its two values, and the code third.
     static func contractFailure(_ error: ZooKeeperError, creating: Bool = false) -> LuaClient.Outcome {
-        .done([.nil, .string(contractMessage(error, creating: creating))])
+        .done([.nil, .string(contractMessage(error, creating: creating)), .int(error.code.rawValue)])
+    }
+
+    /// A failure the contract words itself (`"empty connect string"`, `"timeout"`), with a code.
+    static func failure(_ message: String, _ code: ErrorCode) -> LuaClient.Outcome {
+        .done([.nil, .string(message), .int(code.rawValue)])
+    }
+
+    /// `zk.errors`: every code by its name (`NONODE = -101`), ZooKeeper's and the client's own.
+    static var errorCodes: LuaValue {
+        .table((ErrorCode.table + ErrorCode.clientTable).map { (.string($0.name), .int($0.code.rawValue)) })
     }
 
     static func multiResult(_ result: MultiResult) -> LuaValue {

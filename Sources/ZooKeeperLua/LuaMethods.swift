@@ -23,7 +23,7 @@ extension LuaClient {
                 switch result {
                 case let .success(.stat(stat)): .done([.boolean(stat != nil)])
                 case let .failure(error): LuaFormat.contractFailure(error)
-                default: .done([.nil, .string("unexpected reply")])
+                default: LuaFormat.failure("unexpected reply", .marshallingError)
                 }
             }
         case "get_data":
@@ -153,24 +153,36 @@ extension LuaClient {
     // MARK: Contract methods
 
     private func connect(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let before = (connectString, sessionTimeoutMillis)
         if let text = try args.optionalString(0) { connectString = text }
         if !args[1].isNil { sessionTimeoutMillis = try args.integer(1, range: 1...86_400_000) }
-        if connectString.trimmingCharacters(in: " \t") .isEmpty { return .done([.nil, .string("empty connect string")]) }
+        if connectString.trimmingCharacters(in: " \t") .isEmpty { return LuaFormat.failure("empty connect string", .badArguments) }
         if let zk, zk.state.isConnected { return .done([.boolean(true)]) }
+        // A session that is reconnecting is kept and waited for: closing it would drop its
+        // ephemerals and watches for a new session (unless other servers were asked for).
+        if let zk, !zk.state.isTerminal, before == (connectString, sessionTimeoutMillis) {
+            return awaitConnected(zk, givingUpCloses: false, statesBefore: mailbox.stateCount())
+        }
         let parsed: ConnectString
         do { parsed = try ParsedConnectStrings.parse(connectString) } catch {
-            return .done([.nil, .string("connect failed: \(error.reason)")])
+            return LuaFormat.failure("connect failed: \(error.reason)", .badArguments)
         }
         let client = LuaSession(
             connectString: parsed, sessionTimeout: sessionTimeoutMillis,
-            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), hostedIO: hostedIO)
+            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), maxFrameLength: maxFrameBytes, hostedIO: hostedIO)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }
         closedByUser = false
-        let mailbox = self.mailbox
         let statesBefore = mailbox.stateCount()
         observeState(of: client)
+        return awaitConnected(client, givingUpCloses: true, statesBefore: statesBefore)
+    }
+
+    /// Waits, within the client's timeout, until `client` is connected or its session ended.
+    /// `givingUpCloses`: a session that did not connect in time is closed (a fresh one).
+    private func awaitConnected(_ client: LuaSession, givingUpCloses: Bool, statesBefore: UInt64) -> Outcome {
+        let mailbox = self.mailbox
         let watching = ObservationBox()
         let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, _ in
             news.contains { if case let .session(event) = $0 { event != .connecting && event != .disconnected } else { false } }
@@ -184,10 +196,15 @@ extension LuaClient {
                 if debug, let response = client.lastConnectResponse { logLines += LuaFormat.handshakeLines(response) }
                 return .done([.boolean(true)])
             case let event?:
-                return .done([.nil, .string("connect failed: session \(LuaFormat.stateName(client.state)) (\(event))")])
+                let code: ErrorCode = switch event {
+                case .expired: .sessionExpired
+                case .authFailed: .authFailed
+                default: .closed
+                }
+                return LuaFormat.failure("connect failed: session \(LuaFormat.stateName(client.state)) (\(event))", code)
             case nil:
-                client.beginClose()
-                return .done([.nil, .string("connect failed: timeout")])
+                if givingUpCloses { client.beginClose() }
+                return LuaFormat.failure("connect failed: timeout", .operationTimeout)
             }
         }
         let id = ticket.id
@@ -203,7 +220,11 @@ extension LuaClient {
         return submit(.addAuth(scheme: scheme, credentials: credentials)) { result in
             if case .success = result { return .done([.boolean(true)]) }
             let error = result.error
-            return .done([.nil, .string(error.isClosed ? "not connected" : "auth failed, err=\(error.code.rawValue)")])
+            let message = switch error.code {
+            case .closed, .sessionExpired: LuaFormat.contractMessage(error)
+            default: "auth failed, err=\(error.code.rawValue)"
+            }
+            return LuaFormat.failure(message, error.code)
         }
     }
 
@@ -251,9 +272,9 @@ extension LuaClient {
         case "exists": operation = .exists(path: path, watch: true)
         case "get_data": operation = .getData(path: path, watch: true)
         case "get_children": operation = .getChildren(path: path, watch: true, includeStat: false)
-        default: return .done([.nil, .string("invalid watch kind: \(kind)")])
+        default: return LuaFormat.failure("invalid watch kind: \(kind)", .badArguments)
         }
-        guard let zk, !zk.state.isTerminal else { return .done([.nil, .string("not connected")]) }
+        guard let zk, !zk.state.isTerminal else { return LuaFormat.contractFailure(sessionEndedError) }
         if !ownEvents { while mailbox.takeWatchEvent() != nil {} }  // only events after this call count
         requestCount += 1
         let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis, isReady: { news, events in
@@ -266,7 +287,7 @@ extension LuaClient {
             let event = ownEvents
                 ? news.lazy.compactMap { if case let .watchEvent(event) = $0 { event } else { nil } }.first
                 : mailbox.takeWatchEvent()
-            guard let event else { return .done([.nil, .string("timeout")]) }
+            guard let event else { return LuaFormat.failure("timeout", .operationTimeout) }
             return .done([LuaFormat.event(event)])
         }
         let id = ticket.id
@@ -404,8 +425,8 @@ extension LuaClient {
             switch result {
             case let .success(.multi(results)): return .done([.array(results.map(LuaFormat.multiResult))])
             case let .failure(error):
-                return .done([.nil, .string(error.message), .int(error.code.rawValue), error.results.map { .array($0.map(LuaFormat.multiResult)) } ?? .nil])
-            default: return .done([.nil, .string("unexpected reply")])
+                return .done([.nil, .string(LuaFormat.message(error)), .int(error.code.rawValue), error.results.map { .array($0.map(LuaFormat.multiResult)) } ?? .nil])
+            default: return LuaFormat.failure("unexpected reply", .marshallingError)
             }
         }
     }

@@ -15,9 +15,9 @@ final class LuaSession {
     /// The hosted session, when Lua moves the bytes.
     let hosted: HostedSession?
 
-    init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, hostedIO: Bool) {
+    init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, maxFrameLength: Int, hostedIO: Bool) {
         let configuration = SessionConfiguration(
-            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout)
+            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, maxFrameLength: maxFrameLength)
         if hostedIO {
             let hosted = HostedSession(configuration: configuration, clock: monotonicMillis)
             (session, direct, self.hosted) = (hosted, nil, hosted)

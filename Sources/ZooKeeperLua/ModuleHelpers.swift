@@ -1,7 +1,7 @@
 import ZooKeeperProtocol
 import ZooKeeperSession
 
-/// Module-level functions (no client): digest ids and ACL entries.
+/// Module-level functions (no client): digest ids, ACL entries, the error codes by name.
 enum ModuleHelpers {
     static func call(_ name: String, _ values: [LuaValue]) -> LuaClient.Outcome {
         let args = LuaArguments(method: name, values: values, firstNumber: 1)
@@ -13,6 +13,8 @@ enum ModuleHelpers {
                 let id = DigestAuth.digestId(user: try args.string(0), password: try args.string(1))
                 let perms = try args.integer(2, default: Int64(Permissions.all.rawValue), range: 0...31)
                 return .done([.record(["perms": .int(perms), "scheme": .string("digest"), "id": .string(id)])])
+            case "error_codes":
+                return .done([LuaFormat.errorCodes])
             default:
                 return .raise("resty.zookeeper: no function '\(name)'")
             }

@@ -31,6 +31,17 @@ public struct SessionListeners: Sendable {
         if let watcher { requestWatchers[request] = watcher }
     }
 
+    /// Drops a request's completion and the watch handler it carried (a cancelled request).
+    public mutating func forget(_ request: RequestID) {
+        completions[request] = nil
+        if let watcher = requestWatchers.removeValue(forKey: request) { watchHandlers[watcher] = nil }
+    }
+
+    /// Drops a watch handler (its owner stopped listening).
+    public mutating func removeWatch(_ id: WatcherID) {
+        watchHandlers[id] = nil
+    }
+
     public mutating func addState(_ handler: @escaping StateHandler, id: UInt64) {
         stateHandlers[id] = handler
     }

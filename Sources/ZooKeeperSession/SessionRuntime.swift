@@ -51,11 +51,17 @@ public final class SessionRuntime {
     /// Starts connecting.
     public func start() { run(machine.start(now: clock())) }
 
+    /// What `submit` started: the request, and the watcher its watch is registered under.
+    public struct Submission: Hashable, Sendable {
+        public let request: RequestID
+        public let watcher: WatcherID?
+    }
+
     /// Submits an operation; `completion` hears its result, `watch` the events of the watch it
     /// leaves (for good with `persistent`, an addWatch).
     @discardableResult
     public func submit(_ operation: Operation, watch: WatchHandler? = nil, persistent: Bool = false, timeout: Int64,
-                       completion: @escaping Completion) -> RequestID {
+                       completion: @escaping Completion) -> Submission {
         var watcher: WatcherID?
         if let watch {
             let id = Self.takeHandlerID()
@@ -65,7 +71,27 @@ public final class SessionRuntime {
         let (id, actions) = machine.submit(operation, watcher: watcher, timeout: timeout, now: clock())
         listeners.expect(id, watcher: watcher, completion: completion)
         run(actions)
-        return id
+        return Submission(request: id, watcher: watcher)
+    }
+
+    /// Gives up a request its caller stopped waiting for: no completion comes, a late reply is
+    /// dropped, and the watch it asked for goes (also when its reply came first and set it).
+    public func cancel(_ submission: Submission) {
+        listeners.forget(submission.request)
+        if let watcher = submission.watcher {
+            listeners.removeWatch(watcher)
+            machine.forgetWatcher(watcher)
+        }
+        run(machine.cancel(submission.request))
+    }
+
+    /// Stops a watcher whose consumer went away. When nothing else of this session watches
+    /// `path`, the server's watches there go too, so that no reconnect sets them again.
+    public func removeWatcher(_ watcher: WatcherID, path: String) {
+        listeners.removeWatch(watcher)
+        machine.forgetWatcher(watcher)
+        guard !machine.watches.has(path: path, type: .any), machine.state.isConnected else { return }
+        submit(.removeWatches(path: path, type: .any, local: false), timeout: Int64(machine.sessionTimeout)) { _ in }
     }
 
     /// Closes the session (closeSession first when connected); `done` runs once it ended, at

@@ -233,6 +233,25 @@ public struct SessionStateMachine: Sendable {
         return (id, flush())
     }
 
+    /// Gives a request up (its caller stopped waiting): no completion comes for it. A queued
+    /// request is never sent; one in flight has its reply dropped, so a watch it asked for is
+    /// not registered here (the server's copy fires once into nothing, or is gone after a
+    /// reconnect).
+    public mutating func cancel(_ id: RequestID) -> [SessionAction] {
+        queued.removeAll { $0.id == id }
+        for index in inFlight.indices {
+            if case let .request(xid, pending?) = inFlight[index], pending.id == id { inFlight[index] = .request(xid: xid, nil) }
+        }
+        for index in authWaiters.indices where authWaiters[index]?.id == id { authWaiters[index] = nil }
+        return flush()
+    }
+
+    /// Forgets `watcher` wherever it is registered (its owner stopped listening). Whether the
+    /// server's watches on a path are still wanted: `watches.has(path:type:)`.
+    public mutating func forgetWatcher(_ watcher: WatcherID) {
+        watches.remove(watcher: watcher)
+    }
+
     /// Ends the session: closeSession when connected (so ephemerals go at once), then closed.
     public mutating func close(now: Millis, timeout: Millis = 2_000) -> [SessionAction] {
         guard !state.isTerminal, closingDeadline == nil else { return flush() }
@@ -404,6 +423,7 @@ public struct SessionStateMachine: Sendable {
                 guard let next = try decoder.nextFrame() else { return }
                 frame = next
             } catch {
+                if case let .invalidFrameLength(length, limit) = error, length > 0 { failOversizedReply(length: length, limit: limit) }
                 return lostConnection(now: now, close: true)
             }
             lastHeard = now
@@ -472,6 +492,16 @@ public struct SessionStateMachine: Sendable {
             actions.append(.complete(pending.id, result))
         }
         sendQueued(now: now)
+    }
+
+    /// Replies come in request order, so a frame over the limit answers the oldest request in
+    /// flight: it fails with frameTooLarge, which a retry cannot cure (connectionLoss would be
+    /// retried forever). The stream cannot be resynchronised, so the connection goes.
+    private mutating func failOversizedReply(length: Int32, limit: Int) {
+        guard case let .request(xid, pending?) = inFlight.first else { return }
+        let message = "reply of \(length) bytes exceeds the frame limit of \(limit) bytes"
+        actions.append(.complete(pending.id, .failure(ZooKeeperError(.frameTooLarge, path: pending.operation.path, message: message))))
+        inFlight[inFlight.startIndex] = .request(xid: xid, nil)
     }
 
     private mutating func registerWatch(for pending: Pending, result: Result<OperationResult, ZooKeeperError>) {

@@ -105,6 +105,16 @@ public struct WatchRegistry: Sendable {
         return removed
     }
 
+    /// Removes one watcher's registrations everywhere (its owner stopped listening).
+    public mutating func remove(watcher: WatcherID) {
+        for (kind, byPath) in table {
+            for (path, ids) in byPath where ids.contains(watcher) {
+                let left = ids.subtracting([watcher])
+                table[kind]?[path] = left.isEmpty ? nil : left
+            }
+        }
+    }
+
     /// Whether any registration of the kinds `type` covers exists on `path`.
     public func has(path: String, type: WatcherType) -> Bool {
         let kinds: [WatchKind] = switch type {

@@ -94,7 +94,7 @@ import ZooKeeperTestSupport
                 .delete(DeleteRequest(path: root + "/a", version: -1)),
             ])
             Issue.record("the check should fail")
-        } catch {
+        } catch let error as ZooKeeperError {
             #expect(error.code == .badVersion)
             #expect(error.results?.count == 2)
             #expect(error.results?[0] == .error(.badVersion))

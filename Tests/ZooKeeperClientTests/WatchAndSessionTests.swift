@@ -114,7 +114,7 @@ import ZooKeeperTestSupport
         await zk.close()  // idempotent
         #expect(zk.state == .closed)
         #expect(await states.wait(count: 2).suffix(1) == [.closed])
-        await expectCode(.connectionLoss) { try await zk.exists(root) }
+        await expectCode(.closed) { try await zk.exists(root) }
 
         let other = try await connectShared()
         #expect(try await other.exists(root) == nil, "closing ends the session: its ephemeral is gone at once")

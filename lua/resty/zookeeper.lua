@@ -24,6 +24,10 @@ for _, path in ipairs(candidates) do
         local open, err = package.loadlib(path, "luaopen_resty_zookeeper_native")
         if open then
             local native = open()
+            -- Every error code by name (zk.errors.NONODE == -101), from the core's one table:
+            -- callers decide on codes, never on message text.
+            native.errors = native.error_codes()
+            native.error_codes = nil
             if type(ngx) == "table" and type(ngx.get_phase) == "function" and ngx.socket and ngx.socket.tcp then
                 return require("resty.zookeeper.cosocket")(native)
             end

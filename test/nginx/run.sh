@@ -118,13 +118,15 @@ check1() {
         [[ "$(report "w:$pid:threads_after_connect")" == 1 && "$(threads_of "$pid")" == 1 ]] ||
             problems+=("worker $pid has threads: $(report "w:$pid:threads_after_connect") after connect, $(threads_of "$pid") now")
         [[ "$(report "w:$pid:ready")" == yes ]] || problems+=("worker $pid not ready: $(report "w:$pid:error")")
+        [[ "$(report "s:$pid:unknown_option")" == "unknown option 'sesion_timeout'|unknown option 'name'" ]] ||
+            problems+=("worker $pid: unknown options answered '$(report "s:$pid:unknown_option")'")
     done
     log "master: threads before require/after require/after zk.new: $(report m:threads_before_require)/$(report m:threads_after_require)/$(report m:threads_after_new), now $master_threads; native $(report m:native)"
     for pid in "${WORKERS[@]}"; do
         log "worker $pid: threads before connect $(report "w:$pid:threads_before_connect"), after $(report "w:$pid:threads_after_connect") ($(cat /proc/"$pid"/task/*/comm 2>/dev/null | tr '\n' ' ')); connect took $(report "w:$pid:connect_ms") ms"
     done
     if ((${#problems[@]} == 0)); then
-        pass "1 required in the master (1 thread before and after require and zk.new), the ${#WORKERS[@]} forked workers use it (still 1 thread each after connecting)"
+        pass "1 required in the master (1 thread before and after require and zk.new), the ${#WORKERS[@]} forked workers use it (still 1 thread each after connecting; unknown options refused)"
     else
         fail "1 master/fork: ${problems[*]}"
     fi

@@ -210,8 +210,8 @@ describe("beyond the original", function()
             local seq = c:create(root .. "/ttlseq-", "", "persistent_ttl", true, { ttl = 60000 })
             assert.is_truthy(seq:match("/ttlseq%-%d%d%d%d%d%d%d%d%d%d$"), seq)
             local msg = "a TTL mode needs a ttl between 1 and 1099511627775 ms"
-            assert.are.same({ n = 2, nil, msg }, H.pack(c:create(root .. "/ttl2", "", "persistent_ttl")))
-            assert.are.same({ n = 2, nil, msg }, H.pack(c:create(root .. "/ttl2", "", "persistent_ttl", false, { ttl = 0 })))
+            assert.are.same({ n = 3, nil, msg, -8 }, H.pack(c:create(root .. "/ttl2", "", "persistent_ttl")))
+            assert.are.same({ n = 3, nil, msg, -8 }, H.pack(c:create(root .. "/ttl2", "", "persistent_ttl", false, { ttl = 0 })))
             assert.is_false(c:exists(root .. "/ttl2"))
         end)
 
@@ -487,7 +487,7 @@ describe("beyond the original", function()
 
         it("session_state says auth_failed when the server refuses a scheme", function()
             local client = H.client()
-            assert.are.same({ n = 2, nil, "auth failed, err=-115" }, H.pack(client:add_auth("nope", "x")))
+            assert.are.same({ n = 3, nil, "auth failed, err=-115", -115 }, H.pack(client:add_auth("nope", "x")))
             assert.are.equal("auth_failed", client:session_state())
         end)
 

@@ -258,6 +258,31 @@ function H.kazoo(body, ...)
     return out, status
 end
 
+-- H.kazoo for code that prints key=value lines: answers them as a table (and fails the test
+-- on a non-zero exit), then the whole output.
+function H.kazoo_values(body, ...)
+    local out, status = H.kazoo(body, ...)
+    assert(status == 0, out)
+    local values = {}
+    local stdout = out:match("^(.-)\n%-%-%- stderr %-%-%-\n") or out
+    for key, value in stdout:gmatch("([%w_]+)=([^\n]*)") do values[key] = value end
+    return values, out
+end
+
+-- Ends a session from outside: kazoo takes it over with its id and password, then closes it.
+-- Answers the id kazoo resumed ("0x...").
+function H.end_session(session_id, password)
+    return H.kazoo_values([[
+import binascii
+from kazoo.client import KazooClient
+other = KazooClient(hosts=sys.argv[0], client_id=(int(sys.argv[1], 16), binascii.unhexlify(sys.argv[2])), timeout=6)
+other.start(timeout=10)
+print("resumed=" + hex(other.client_id[0]))
+other.stop()
+other.close()
+]], session_id, H.hex(password)).resumed
+end
+
 -- A TCP proxy to the server (a Python process of ours) whose connections can be cut: while cut,
 -- it drops every connection and accepts none. Returns { address = "127.0.0.1:port", cut(),
 -- restore(), stop() }.

@@ -100,10 +100,10 @@ describe("hostile calls", function()
         local invalid = { "", "a", "/a/", "//", "/.", "/a/..", "/a/.", "/a\1b", "/\127", "/\255", root .. "/../x" }
         for _, path in ipairs(invalid) do
             for _, name in ipairs({ "exists", "get_data", "get_children", "delete" }) do
-                returns({ n = 2, nil, "invalid path" }, c[name], c, path)
+                returns({ n = 3, nil, "invalid path", -8 }, c[name], c, path)
             end
-            returns({ n = 2, nil, "invalid path" }, c.create, c, path, "x")
-            returns({ n = 2, nil, "invalid path" }, c.watch, c, path, "get_data")
+            returns({ n = 3, nil, "invalid path", -8 }, c.create, c, path, "x")
+            returns({ n = 3, nil, "invalid path", -8 }, c.watch, c, path, "get_data")
             for _, name in ipairs({ "get", "stat", "children", "get_acl", "sync", "get_all_children_number" }) do
                 hostile = hostile + 1
                 local r = H.pack(c[name](c, path))
@@ -114,7 +114,7 @@ describe("hostile calls", function()
             end
         end
         -- numbers are read as paths
-        returns({ n = 2, nil, "invalid path" }, c.exists, c, 5)
+        returns({ n = 3, nil, "invalid path", -8 }, c.exists, c, 5)
         returns({ n = 3, nil, "invalid path \"5\": path must start with / character", -8 }, c.get, c, 5)
         -- a path of 1.2 MB is more than the server takes
         hostile = hostile + 1
@@ -204,7 +204,7 @@ describe("hostile calls", function()
             raises(case[1], c[case[2]], c, select(3, unpack(case, 1, 9)))
         end
         assert.is_false(c:exists(root .. "/x"))
-        assert.are.same({ n = 2, nil, "invalid watch kind: 5" }, H.pack(c:watch(root, 5)))
+        assert.are.same({ n = 3, nil, "invalid watch kind: 5", -8 }, H.pack(c:watch(root, 5)))
         -- extra arguments are ignored
         returns({ n = 1, true }, c.exists, c, root, 1, "two", {}, false)
         local many = {}
@@ -265,7 +265,8 @@ describe("hostile calls", function()
         local pattern = "^request too large %(%d+ bytes, the server's limit is 1048575%)$"
         hostile = hostile + 3
         local created = H.pack(c:create(root .. "/big", big))
-        assert.are.equal(2, created.n)
+        assert.are.equal(3, created.n)
+        assert.are.equal(-8, created[3])
         assert.is_nil(created[1])
         assert.is_truthy(created[2]:match(pattern), created[2])
         assert(c:create(root .. "/big", "small"))
@@ -340,11 +341,11 @@ describe("hostile calls", function()
             assert.is_nil(r[1])
             assert.are.equal("not connected", r[2])
         end
-        returns({ n = 2, nil, "not connected" }, client.create, client, root .. "/x", "")
-        returns({ n = 2, nil, "not connected" }, client.set_data, client, root, "")
-        returns({ n = 2, nil, "not connected" }, client.multi, client, { { op = "check", path = root } })
-        returns({ n = 2, nil, "not connected" }, client.add_watch, client, root, "persistent", function() end)
-        returns({ n = 2, nil, "not connected" }, client.watch, client, root)
+        returns({ n = 3, nil, "not connected", -1001 }, client.create, client, root .. "/x", "")
+        returns({ n = 3, nil, "not connected", -1001 }, client.set_data, client, root, "")
+        returns({ n = 4, nil, "not connected", -1001 }, client.multi, client, { { op = "check", path = root } })
+        returns({ n = 3, nil, "not connected", -1001 }, client.add_watch, client, root, "persistent", function() end)
+        returns({ n = 3, nil, "not connected", -1001 }, client.watch, client, root)
         returns({ n = 1, 0 }, client.dispatch, client, 10)
         returns({ n = 1, true }, client.close, client)
         raises("bad argument #2 to 'exists' (string expected, got nil)", client.exists, client)
@@ -425,7 +426,7 @@ describe("hostile calls", function()
         local sid = client.session_id
         assert(other:set_data(path, "v"))
         assert.are.equal(1, client:dispatch(3000))
-        assert.are.same({ data = "v", closed = true, after_close = { nil, "not connected" }, reconnected = true, again = "v", other = true }, seen)
+        assert.are.same({ data = "v", closed = true, after_close = { nil, "not connected", -1001 }, reconnected = true, again = "v", other = true }, seen)
         assert.are_not.equal(sid, client.session_id)
         assert.is_true(client:exists(path))
         assert(client:close())

@@ -4,16 +4,7 @@
 local H = require("test.spec.helper")
 local zk = H.zk
 
--- Runs kazoo code that prints key=value lines; answers them as a table (and fails on a
--- non-zero exit).
-local function kazoo(body, ...)
-    local out, status = H.kazoo(body, ...)
-    assert.are.equal(0, status, out)
-    local values = {}
-    local stdout = out:match("^(.-)\n%-%-%- stderr %-%-%-\n") or out
-    for key, value in stdout:gmatch("([%w_]+)=([^\n]*)") do values[key] = value end
-    return values, out
-end
+local kazoo = H.kazoo_values
 
 describe("kazoo", function()
     local c, root
@@ -222,7 +213,7 @@ other.close()
         H.wait_until(function() client:dispatch(200); return states[#states] == "expired" end, 15)
         assert.are.same({ "disconnected", "expired" }, states)
         assert.are.equal("expired", client:session_state())
-        assert.are.same({ n = 2, nil, "not connected" }, H.pack(client:exists("/")))
+        assert.are.same({ n = 3, nil, "session expired", -112 }, H.pack(client:exists("/")))
         -- closed, it connects again with a new session
         assert.is_true(client:close())
         assert.is_true(client:connect())

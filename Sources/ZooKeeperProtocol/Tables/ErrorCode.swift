@@ -38,6 +38,11 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let sessionClosedRequireSaslAuth = ErrorCode(rawValue: -124)
     public static let quotaExceeded = ErrorCode(rawValue: -125)
     public static let throttledOp = ErrorCode(rawValue: -127)
+    // This client's own codes, below ZooKeeper's range: no server sends them.
+    /// A request on a client that is closed (or, in Lua, never connected).
+    public static let closed = ErrorCode(rawValue: -1001)
+    /// A reply longer than the client's frame limit (jute.maxbuffer): asking again cannot help.
+    public static let frameTooLarge = ErrorCode(rawValue: -1002)
 
     /// Every code ZooKeeper 3.5–3.9 defines, with its Java name and a human message.
     public static let table: [(code: ErrorCode, name: String, message: String)] = [
@@ -75,8 +80,14 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         (.throttledOp, "THROTTLEDOP", "op throttled due to high load"),
     ]
 
+    /// The client's own codes (never on the wire), with names and messages.
+    public static let clientTable: [(code: ErrorCode, name: String, message: String)] = [
+        (.closed, "CLOSED", "client is closed"),
+        (.frameTooLarge, "FRAMETOOLARGE", "reply larger than the client's frame limit"),
+    ]
+
     private static let byCode: [Int32: (name: String, message: String)] = Dictionary(
-        uniqueKeysWithValues: table.map { ($0.code.rawValue, ($0.name, $0.message)) })
+        uniqueKeysWithValues: (table + clientTable).map { ($0.code.rawValue, ($0.name, $0.message)) })
 
     /// The Java name (`NONODE`), or `UNKNOWN(<code>)`.
     public var name: String { Self.byCode[rawValue]?.name ?? "UNKNOWN(\(rawValue))" }
@@ -84,15 +95,17 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public var message: String { Self.byCode[rawValue]?.message ?? "unknown error code \(rawValue)" }
     public var description: String { "\(name) (\(rawValue)): \(message)" }
 
-    /// Whether the code is one ZooKeeper defines.
+    /// Whether the code is one ZooKeeper or this client defines.
     public var isKnown: Bool { Self.byCode[rawValue] != nil }
+    /// Whether the code is this client's own (see `clientTable`).
+    public var isClientSide: Bool { rawValue <= -1000 }
     /// System errors (-1 ... -99) concern the connection or the ensemble, API errors the request.
     public var isSystemError: Bool { rawValue < 0 && rawValue > -100 }
 
     /// Looks a code up by its Java name, case-insensitively.
     public init?(name: String) {
         let upper = name.uppercased()
-        guard let entry = Self.table.first(where: { $0.name == upper }) else { return nil }
+        guard let entry = (Self.table + Self.clientTable).first(where: { $0.name == upper }) else { return nil }
         self = entry.code
     }
 }

@@ -56,7 +56,7 @@ func sendsAnything(_ actions: [SessionAction]) -> Bool {
 /// The error a request gets when the client is (being) closed. Spelled out here rather than
 /// taken from the library, so the tests pin it.
 func closedError(path: String? = nil) -> ZooKeeperError {
-    ZooKeeperError(.connectionLoss, path: path, message: "client is closed")
+    ZooKeeperError(.closed, path: path, message: "client is closed")
 }
 
 let openACL = Ids.openACLUnsafe

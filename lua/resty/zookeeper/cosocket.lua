@@ -25,7 +25,7 @@ return function(native)
     local begin, finish = hosted.begin, hosted.finish
     local links = require("resty.zookeeper.cosocket.links")(hosted)
     local drive = require("resty.zookeeper.cosocket.request")(hosted, links)
-    local shared_driver = require("resty.zookeeper.cosocket.shared")(hosted, links)
+    local shared_driver = require("resty.zookeeper.cosocket.shared")(hosted, links, native.errors)
     local flush, run_callbacks, print_log_lines = links.flush, links.run_callbacks, links.print_log_lines
     local refuse = policy.refuse
 
@@ -113,9 +113,7 @@ return function(native)
 
     local function make(opts, shared)
         local copy = {}
-        for k, v in pairs(opts) do
-            if k ~= "name" then copy[k] = v end
-        end
+        for k, v in pairs(opts) do copy[k] = v end -- the core checks them all (`name` with _shared)
         copy._hosted, copy._shared = true, shared or nil
         local core, err = native.new(copy)
         if not core then return nil, err end
@@ -132,7 +130,9 @@ return function(native)
         if opts ~= nil and type(opts) ~= "table" then
             error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
         end
-        return (make(opts or {}, false))
+        local client, err = make(opts or {}, false)
+        if not client then return nil, err end
+        return client
     end
 
     -- ---- the shared client ---------------------------------------------------------------

@@ -11,12 +11,14 @@
 -- Both run in timers of their own (call them from init_worker_by_lua, typically in one worker:
 -- `if ngx.worker.id() == 0`); ZooKeeper callbacks only wake those timers, never call the client.
 local semaphore = require "ngx.semaphore"
+local errors = require("resty.zookeeper").errors
 
 local ngx = ngx
 local ngx_log, ngx_ERR, ngx_WARN = ngx.log, ngx.ERR, ngx.WARN
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 local concat, sort = table.concat, table.sort
 local sub, find = string.sub, string.find
+local NONODE, NODEEXISTS = errors.NONODE, errors.NODEEXISTS
 
 local _M = {}
 
@@ -78,9 +80,9 @@ end
 
 -- Reads the children (and their data) of `path`; nil, err when ZooKeeper did not answer.
 local function read_members(client, path, with_data)
-    local names, err = client:children(path)
+    local names, err, code = client:children(path)
     if not names then
-        if err == "node does not exist" then return {} end
+        if code == NONODE then return {} end
         return nil, err
     end
     sort(names)
@@ -95,7 +97,7 @@ local function read_members(client, path, with_data)
         for i, r in ipairs(results) do
             if r[1] ~= nil then
                 members[i].data = r[1]
-            elseif r[2] ~= "node does not exist" then
+            elseif r[3] ~= NONODE then -- a child deleted meanwhile is skipped
                 return nil, r[2]
             end
         end
@@ -167,8 +169,8 @@ local function make_parents(client, path)
     while true do
         local slash = find(path, "/", at + 1, true)
         if not slash then return end
-        local ok, err = client:create(sub(path, 1, slash - 1), "")
-        if not ok and not (err and find(err, "exists", 1, true)) then return nil, err end
+        local ok, err, code = client:create(sub(path, 1, slash - 1), "")
+        if not ok and code ~= NODEEXISTS then return nil, err end
         at = slash
     end
 end
@@ -176,12 +178,12 @@ end
 -- Makes the ephemeral node (or finds it ours); true when it is in place. `changed` hears the
 -- node's next change (deleted by someone: it is made again).
 local function ensure_node(client, path, data, changed)
-    local created, err = client:create(path, data, "ephemeral")
-    if not created and err and find(err, "does not exist", 1, true) then
+    local created, err, code = client:create(path, data, "ephemeral")
+    if not created and code == NONODE then -- a parent is missing
         make_parents(client, path)
-        created, err = client:create(path, data, "ephemeral")
+        created, err, code = client:create(path, data, "ephemeral")
     end
-    if not created and not (err and find(err, "exists", 1, true)) then return nil, err end
+    if not created and code ~= NODEEXISTS then return nil, err end
     local stat, stat_err = client:stat(path, changed)
     if not stat then return nil, stat_err or "deleted meanwhile" end
     if stat.ephemeral_owner ~= client.session_id then

@@ -197,6 +197,10 @@ function M.init_worker()
     local zk = require("resty.zookeeper")
     local shared, shared_err = zk.shared{ connect_string = config.hosts, timeout = 5000, session_timeout = 30000 }
     if not shared then put("s:" .. ngx.worker.pid() .. ":error", "zk.shared: " .. tostring(shared_err)) end
+    -- A misspelt option is refused, for both kinds of client (and `name` only for zk.shared).
+    local _, shared_unknown = zk.shared{ name = "misspelt", connect_string = config.hosts, sesion_timeout = 1 }
+    local _, new_unknown = zk.new{ connect_string = config.hosts, name = "x" }
+    put("s:" .. ngx.worker.pid() .. ":unknown_option", tostring(shared_unknown) .. "|" .. tostring(new_unknown))
     for key, start in pairs{ w = worker_start, s = shared_start } do
         local ok, err = ngx.timer.at(0, function(premature)
             local run_ok, run_err = xpcall(function() start(premature) end, debug.traceback)

@@ -16,7 +16,7 @@ local EXIT_CHECK_MS = 200
 -- How long to wait after a failed attempt to open a session before the next.
 local RETRY_PAUSE_S = 0.5
 
-return function(hosted, links)
+return function(hosted, links, errors)
     local begin, check, finish, ready = hosted.begin, hosted.check, hosted.finish, hosted.ready
     local io_report, io_tick, io_wait_ms = hosted.io_report, hosted.io_tick, hosted.io_wait_ms
     local flush, drop_link, run_callbacks = links.flush, links.drop_link, links.run_callbacks
@@ -166,8 +166,9 @@ return function(hosted, links)
         while true do
             local state = session_state(st)
             if state == "connected" or state == "connected_read_only" then return true end
-            if state == "closed" or state == "auth_failed" then return nil, "session " .. state end
-            if ngx.now() >= deadline then return nil, "timeout" end
+            if state == "closed" then return nil, "session closed", errors.CLOSED end
+            if state == "auth_failed" then return nil, "session auth_failed", errors.AUTHFAILED end
+            if ngx.now() >= deadline then return nil, "timeout", errors.OPERATIONTIMEOUT end
             ngx.sleep(0.01)
         end
     end
