@@ -225,56 +225,14 @@ public final class ZooKeeperServer: Sendable {
     // MARK: The script
 
     private static func testBed(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, error: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try testBed(arguments, environment: environment) })
-            }
-        }
+        let result = try await ChildProcess.run(["/bin/bash", try scriptPath()] + arguments, environment: environment)
+        return (result.status, result.error)
     }
 
     /// Runs zk-testbed.sh and waits for it; answers its exit status and standard error.
-    /// posix_spawn and waitpid, not Foundation's Process: its waitUntilExit can miss the exit of
-    /// a short-lived child on Linux and wait forever (seen here with several at once).
     private static func testBed(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, error: String) {
-        let script = try scriptPath()
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else {
-            throw ZooKeeperTestServerError(kind: .other, description: "pipe: \(String(cString: strerror(errno)))")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        // The script's output is a connect string we rebuild from the port files: drop it.
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
-        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
-        close(pipeEnds[1])
-        guard rc == 0 else {
-            close(pipeEnds[0])
-            throw ZooKeeperTestServerError(kind: .other, description: "cannot run \(script): \(String(cString: strerror(rc)))")
-        }
-        var errorBytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(pipeEnds[0], &buffer, buffer.count)
-            if n > 0 { errorBytes += buffer[0..<n]; continue }
-            if n < 0 && errno == EINTR { continue }
-            break
-        }
-        close(pipeEnds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS by hand (macros do not import).
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, String(decoding: errorBytes, as: UTF8.self))
+        let result = try ChildProcess.runBlocking(["/bin/bash", try scriptPath()] + arguments, environment: environment)
+        return (result.status, result.error)
     }
 
     private static func scriptPath() throws -> String {

@@ -12,16 +12,9 @@ import ZooKeeperTestSupport
 
     func kazoo(_ arguments: String...) async throws -> String {
         let server = try await ZooKeeperServer.shared()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, server.connectString] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "kazoo \(arguments) failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try await ChildProcess.run(["/usr/bin/python3", Self.script, server.connectString] + arguments)
+        #expect(result.status == 0, "kazoo \(arguments) failed: \(result.error)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
