@@ -12,7 +12,7 @@ struct Acl: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withClient { zk in
-                let (acl, _) = try await request(path) { () async throws(ZooKeeperError) in try await zk.getACL(path) }
+                let (acl, _) = try await request(path) { () async throws in try await zk.getACL(path) }
                 if json { emit(JSON.array(acl.map(\.json)).rendered) } else { acl.map(\.text).forEach(emit) }
             }
         }
@@ -32,7 +32,7 @@ struct Acl: AsyncParsableCommand {
         func run() async throws {
             let entries = try Self.parse(acl)
             try await connection.withClient { zk in
-                _ = try await request(path) { () async throws(ZooKeeperError) in try await zk.setACL(path, acl: entries, version: version) }
+                _ = try await request(path) { () async throws in try await zk.setACL(path, acl: entries, version: version) }
             }
         }
 

@@ -64,10 +64,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Runs one request about `path`; a ZooKeeper error names the node and the code.
-func request<T>(_ path: String, _ body: () async throws(ZooKeeperError) -> T) async throws -> T {
+func request<T>(_ path: String, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch {
+    } catch let error as ZooKeeperError {
         throw CommandFailure(path, error.code)
     }
 }

@@ -14,7 +14,7 @@ struct Ls: AsyncParsableCommand {
             if recursive {
                 names = [path] + (try await TreeNode.read(zk, path).descendantPaths)
             } else {
-                names = try await request(path) { () async throws(ZooKeeperError) in try await zk.getChildren(path) }.sorted()
+                names = try await request(path) { () async throws in try await zk.getChildren(path) }.sorted()
             }
             if json { emit(JSON.array(names.map { .string($0) }).rendered) } else { names.forEach(emit) }
         }
@@ -37,7 +37,7 @@ struct Get: AsyncParsableCommand {
         let (events, fired) = AsyncStream<WatchEvent>.makeStream()
         var callback: WatchCallback?
         if watch { callback = { @Sendable event in fired.yield(event) } }
-        let (data, nodeStat) = try await request(path) { () async throws(ZooKeeperError) in try await zk.getData(path, watch: callback) }
+        let (data, nodeStat) = try await request(path) { () async throws in try await zk.getData(path, watch: callback) }
         if json {
             var fields: [(String, JSON)] = [("path", .string(path))] + dataJSON(data)
             if stat { fields.append(("stat", nodeStat.json)) }
@@ -60,7 +60,7 @@ struct StatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { zk in
-            guard let stat = try await request(path, { () async throws(ZooKeeperError) in try await zk.exists(path) }) else {
+            guard let stat = try await request(path, { () async throws in try await zk.exists(path) }) else {
                 throw CommandFailure(path, .noNode)
             }
             emit(json ? stat.json.rendered : stat.text)

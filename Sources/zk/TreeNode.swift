@@ -8,7 +8,7 @@ struct TreeNode {
     var name: String { path == "/" ? "/" : String(path.split(separator: "/").last ?? "") }
 
     static func read(_ zk: ZooKeeperClient, _ path: String) async throws -> TreeNode {
-        let names = try await request(path) { () async throws(ZooKeeperError) in try await zk.getChildren(path) }.sorted()
+        let names = try await request(path) { () async throws in try await zk.getChildren(path) }.sorted()
         var children: [TreeNode] = []
         for name in names {
             do {

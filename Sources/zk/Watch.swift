@@ -19,7 +19,7 @@ struct Watch: AsyncParsableCommand {
         let interrupted = Self.interruptions()
         try await connection.withClient { zk in
             let mode: AddWatchMode = recursive ? .persistentRecursive : .persistent
-            let events = try await request(path) { () async throws(ZooKeeperError) in try await zk.watchEvents(path, mode: mode) }
+            let events = try await request(path) { () async throws in try await zk.watchEvents(path, mode: mode) }
             warn("watching \(path)")
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {

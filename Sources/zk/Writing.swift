@@ -10,7 +10,7 @@ struct SetData: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { zk in
-            _ = try await request(path) { () async throws(ZooKeeperError) in try await zk.setData(path, data: Array(data.utf8), version: version) }
+            _ = try await request(path) { () async throws in try await zk.setData(path, data: Array(data.utf8), version: version) }
         }
     }
 }
@@ -45,7 +45,7 @@ struct Create: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { zk in
-            let created = try await request(path) { () async throws(ZooKeeperError) in
+            let created = try await request(path) { () async throws in
                 try await zk.create(path, data: Array(data.utf8), mode: mode, ttl: ttl.map { .milliseconds($0) })
             }
             emit(created.path)
@@ -66,7 +66,7 @@ struct Rm: AsyncParsableCommand {
             for node in doomed {
                 let expected = node == path ? version : -1
                 do {
-                    try await request(node) { () async throws(ZooKeeperError) in try await zk.delete(node, version: expected) }
+                    try await request(node) { () async throws in try await zk.delete(node, version: expected) }
                 } catch let failure as CommandFailure where failure.code == .noNode && node != path {
                     continue  // someone else deleted it meanwhile: the goal is met
                 }
