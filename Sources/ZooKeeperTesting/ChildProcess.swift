@@ -30,11 +30,12 @@ public enum ChildProcess {
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
         // Close-on-exec: a child spawned meanwhile by another thread (a server's watchdog that
         // lives as long as the process) must not inherit the write ends and keep them open.
-        guard pipe2(&out, O_CLOEXEC) == 0 else { throw failure("pipe", errno) }
-        guard pipe2(&err, O_CLOEXEC) == 0 else {
+        guard pipe(&out) == 0 else { throw failure("pipe", errno) }
+        guard pipe(&err) == 0 else {
             close(out[0]); close(out[1])
             throw failure("pipe", errno)
         }
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
