@@ -24,7 +24,7 @@ struct SASLExchange: Sendable {
     private var phase = Phase.idle
     private let username: String
 
-    init(_ configuration: SASLConfiguration, cnonce: String = DigestMD5Client.randomCnonce()) {
+    init(_ configuration: SASLCredentials, cnonce: String = DigestMD5Client.randomCnonce()) {
         client = DigestMD5Client(username: configuration.username, password: configuration.password,
                                  service: configuration.service, host: configuration.serverName, cnonce: cnonce)
         username = configuration.username

@@ -26,9 +26,9 @@ public struct SessionConfiguration: Sendable {
     /// Seeds the host shuffle (for tests); nil uses the system's randomness.
     public var shuffleSeed: UInt64?
     /// SASL on every connection, right after the handshake (nil: none).
-    public var sasl: SASLConfiguration?
+    public var sasl: SASLCredentials?
     /// TLS on every connection (nil: plain TCP). The transports carry it out.
-    public var tls: TLSConfiguration?
+    public var tls: TLSOptions?
 
     /// A configuration; omitted values take the defaults documented on each property.
     public init(
@@ -36,7 +36,7 @@ public struct SessionConfiguration: Sendable {
         canBeReadOnly: Bool = false, maxInFlight: Int = 10_000, maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength,
         sessionId: Int64 = 0, password: [UInt8] = [UInt8](repeating: 0, count: 16), reconnectPause: Millis = 250,
         setWatchesBatchBytes: Int = 128 * 1024, shuffleSeed: UInt64? = nil,
-        sasl: SASLConfiguration? = nil, tls: TLSConfiguration? = nil
+        sasl: SASLCredentials? = nil, tls: TLSOptions? = nil
     ) {
         self.connectString = connectString
         self.sessionTimeout = sessionTimeout

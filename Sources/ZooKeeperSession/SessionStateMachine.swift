@@ -18,6 +18,8 @@ public struct SessionStateMachine: Sendable {
     public private(set) var lastZxid: Int64 = 0
     /// The server's answer to the latest handshake (for diagnostics; it holds the password).
     public private(set) var lastConnectResponse: ConnectResponse?
+    /// Why the session ended, once it has (its message says more than the state).
+    public private(set) var endReason: ZooKeeperError?
     /// Whether a server ever accepted this session (from then on it can expire).
     private var established = false
     private var everConnected = false
@@ -140,6 +142,14 @@ public struct SessionStateMachine: Sendable {
         guard case let .opening(current, _) = link, current == connection else { return [] }
         link = .none
         connectNextHost(now: now)
+        return flush()
+    }
+
+    /// The connection cannot authenticate and retrying would not help (a TLS certificate that
+    /// fails verification, either way): the session ends as authFailed, with `message`.
+    public mutating func connectionRefused(_ connection: ConnectionID, message: String, now: Millis) -> [SessionAction] {
+        guard let current = currentConnection, current == connection else { return [] }
+        terminate(.authFailed, code: .authFailed, message: message)
         return flush()
     }
 
@@ -620,6 +630,7 @@ public struct SessionStateMachine: Sendable {
     private mutating func terminate(_ terminal: SessionState, code: ErrorCode, message: String? = nil) {
         guard !state.isTerminal else { return }
         let error = terminal == .closed ? ZooKeeperError.closed() : ZooKeeperError(code, message: message)
+        endReason = error
         failInFlight(error)
         failQueued(error)
         if let connection = currentConnection { actions.append(.closeConnection(connection)) }

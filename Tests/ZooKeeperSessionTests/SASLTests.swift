@@ -8,7 +8,7 @@ import ZooKeeperSession
 
     func harness(_ hosts: String = "a:1", password: String = "bobsecret") throws -> Harness {
         try Harness(hosts) {
-            $0.sasl = SASLConfiguration(username: "bob", password: password)
+            $0.sasl = SASLCredentials(username: "bob", password: password)
             $0.connectTimeout = 1_000
         }
     }

@@ -1,5 +1,5 @@
 /// SASL credentials a session authenticates with on every connection, before anything else.
-public struct SASLConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct SASLCredentials: Sendable, Hashable, CustomStringConvertible {
     public enum Mechanism: String, Sendable, Hashable {
         case digestMD5 = "DIGEST-MD5"
     }
@@ -25,7 +25,7 @@ public struct SASLConfiguration: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// TLS for every connection of a session: what to trust and who we are. Files are PEM.
-public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct TLSOptions: Sendable, Hashable, CustomStringConvertible {
     /// CA certificates that may sign the server's certificate (nil: the system's trust store).
     public var caFile: String?
     /// Our certificate (chain), for servers that ask for one (`ssl.clientAuth=need`).
