@@ -43,7 +43,10 @@ let package = Package(
         // Layer 3: a driver without an event loop, for the Lua module: the waiting caller does
         // the socket I/O itself; one shared poller thread covers idle sessions.
         .target(name: "CDirectSupport"),
-        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport"], swiftSettings: hotPath),
+        // TLS for the direct transport through memory BIOs, with Debian's OpenSSL (libssl-dev):
+        // the same libssl nginx links, so the Lua module adds no second TLS stack to it.
+        .target(name: "CTLSSupport", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport", "CTLSSupport"], swiftSettings: hotPath),
 
         // Layer 3+4: the SwiftNIO driver and the Swift async API.
         .target(

@@ -98,8 +98,20 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
         default: return fail("\(name) must be a boolean")
         }
     }
+    let sasl: SASLCredentials?, tls: TLSOptions?
+    do {
+        sasl = try SecurityOptions.sasl(table["sasl"])
+        tls = try SecurityOptions.tls(table["tls"])
+    } catch {
+        return fail(error.message)
+    }
+    if tls != nil && flags.hosted {
+        return fail("tls is not supported on nginx cosockets yet; use the direct driver (docs/security.md)")
+    }
     let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: flags.debug,
                         hostedIO: flags.hosted, shared: flags.shared)
+    lua.sasl = sasl
+    lua.tls = tls
     return Unmanaged.passRetained(lua).toOpaque()
 }
 

@@ -157,7 +157,7 @@ extension LuaClient {
         }
         let client = LuaSession(
             connectString: parsed, sessionTimeout: sessionTimeoutMillis,
-            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), hostedIO: hostedIO)
+            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), hostedIO: hostedIO, sasl: sasl, tls: tls)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }
@@ -178,6 +178,7 @@ extension LuaClient {
                 if debug, let response = client.lastConnectResponse { logLines += LuaFormat.handshakeLines(response) }
                 return .done([.boolean(true)])
             case let event?:
+                if let reason = client.endReason { return .done([.nil, .string("connect failed: \(reason.message)")]) }
                 return .done([.nil, .string("connect failed: session \(LuaFormat.stateName(client.state)) (\(event))")])
             case nil:
                 client.beginClose()
