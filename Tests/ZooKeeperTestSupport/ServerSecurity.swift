@@ -79,35 +79,21 @@ public struct TestCertificates: Sendable {
     public var clientKey: String { path("client.key") }
     var serverKeyStore: String { path("server.p12") }
     var trustStore: String { path("trust.p12") }
-    static let storePassword = "testpass"
+    static let storePassword = "testpass"  // as in scripts/zk-test-certs.sh
 
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// scripts/zk-test-certs.sh, which the shell test bed uses too.
+    private static let certificateScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../scripts/zk-test-certs.sh").standardized.path
 
     /// Makes everything in a fresh temporary directory.
     public static func make() throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zk-certs-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = """
-        set -e
-        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
-        ca() { key "$1.key"; openssl req -x509 -new -key "$1.key" -out "$1.pem" -days 2 -subj "/CN=$2"; }
-        leaf() {
-          key "$1.key"
-          openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$2"
-          printf '%s\\n' "$3" > "$1.ext"
-          openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
-        }
-        ca ca zk-test-ca
-        ca unrelated-ca zk-unrelated-ca
-        leaf server localhost "subjectAltName=DNS:localhost"
-        leaf client client "extendedKeyUsage=clientAuth"
-        openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name server -out server.p12 -passout pass:\(storePassword)
-        keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.p12 -storetype PKCS12 -storepass \(storePassword) >/dev/null
-        """
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/bash")
-        shell.arguments = ["-c", script]
-        shell.currentDirectoryURL = directory
+        shell.arguments = [certificateScript, directory.path]
         let errors = Pipe()
         shell.standardError = errors
         shell.standardOutput = FileHandle.nullDevice
