@@ -101,7 +101,7 @@ public struct TestCertificates: Sendable {
         shell.waitUntilExit()
         guard shell.terminationStatus == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw ZooKeeperTestServerError(kind: .other, description: "making test certificates failed: \(text)")
+            throw TestCertificatesError(description: "making test certificates failed: \(text)")
         }
         return TestCertificates(directory: directory)
     }
@@ -112,4 +112,8 @@ extension ZooKeeperServer {
     public static func start(servers: Int = 1, security: ServerSecurity) async throws -> ZooKeeperServer {
         try await start(servers: servers, configuration: security.configLines, javaOptions: try security.javaOptions())
     }
+}
+
+public struct TestCertificatesError: Error, CustomStringConvertible {
+    public let description: String
 }
