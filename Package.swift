@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation --target ZooKeeper` (the DocC catalog in Sources/ZooKeeper).
@@ -47,7 +48,10 @@ let package = Package(
         // Layer 3: a driver without an event loop, for the Lua module: the waiting caller does
         // the socket I/O itself; one shared poller thread covers idle sessions.
         .target(name: "CDirectSupport"),
-        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport"], swiftSettings: hotPath),
+        // TLS for the direct transport through memory BIOs, with Debian's OpenSSL (libssl-dev):
+        // the same libssl nginx links, so the Lua module adds no second TLS stack to it.
+        .target(name: "CTLSSupport", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "ZooKeeperDirect", dependencies: ["ZooKeeperSession", "CDirectSupport", "CTLSSupport"], swiftSettings: hotPath),
 
         // Layer 3+4: the SwiftNIO driver and the Swift async API.
         .target(
@@ -58,6 +62,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 // ZooKeeperClient is a Service (ZooKeeperClient+Service.swift).
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/test-lua.XXXXXX")"
 cleanup() {
     scripts/zk-testbed.sh stop "$workdir/zk" || true
+    scripts/zk-testbed.sh stop "$workdir/zk-secure" || true
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -23,6 +24,10 @@ native="$(scripts/build-lua.sh debug)"
 echo "== starting ZooKeeper"
 connect="$(scripts/zk-testbed.sh start-single "$workdir/zk")"
 echo "server: $connect"
+echo "== starting a secure ZooKeeper (SASL, TLS with client certificates)"
+secure="$(scripts/zk-testbed.sh start-secure "$workdir/zk-secure")"
+echo "secure server: $secure"
+export ZK_SECURE="$secure"
 
 export ZK_CONNECT="$connect"
 export RESTY_ZOOKEEPER_NATIVE="$native"

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZooKeeperProtocol
 import ZooKeeperSession
 
@@ -18,6 +19,9 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
     let ioExecutor: IOThreadExecutor
     private let runtime: SessionRuntime
     private let logger: Logger
+    /// TLS for every connection (nil: plain TCP); nil with `tlsError` when its files are bad.
+    private let tls: TLSSetup?
+    private let tlsError: ZooKeeperError?
     private var channels: [ConnectionID: Channel] = [:]
     private var tickTask: Scheduled<Void>?
     private var tickAt: Int64?
@@ -29,6 +33,16 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         ioExecutor = IOThreadExecutor(eventLoop)
         runtime = SessionRuntime(configuration: configuration, clock: monotonicMillis)
         self.logger = logger
+        var tlsError: ZooKeeperError?
+        if let options = configuration.tls {
+            do { tls = try TLSSetup(options) } catch {
+                tls = nil
+                tlsError = error
+            }
+        } else {
+            tls = nil
+        }
+        self.tlsError = tlsError
         runtime.attach(self)
         runtime.onFacts = { [snapshot] in snapshot.update($0) }
     }
@@ -115,6 +129,13 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         buffer.withUnsafeReadableBytes { runtime.bytesReceived($0, connection: connection) }
     }
 
+    /// TLS refused the connection (a certificate either way): retrying cannot help.
+    fileprivate func refused(_ connection: ConnectionID, message: String) {
+        guard channels.removeValue(forKey: connection) != nil else { return }
+        logger.notice("zookeeper connection refused", metadata: ["error": "\(message)"])
+        runtime.connectionRefused(connection, message: message)
+    }
+
     fileprivate func closed(_ connection: ConnectionID) {
         guard channels.removeValue(forKey: connection) != nil else { return }
         runtime.connectionClosed(connection)
@@ -146,6 +167,10 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
 
     func open(_ host: HostAddress, connection: ConnectionID) {
         logger.debug("zookeeper connecting", metadata: ["host": "\(host)"])
+        if let tlsError {
+            eventLoop.execute { self.runtime.connectionRefused(connection, message: tlsError.message) }
+            return
+        }
         let timeout = TimeAmount.milliseconds(runtime.configuration.connectTimeout)
         // Resolve here rather than through NIO's resolver, which runs on libdispatch: that does
         // not survive a fork(), and a forked child (an nginx worker) could never connect.
@@ -162,6 +187,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(try tls.handler(host: host.host)) }
                     try channel.pipeline.syncOperations.addHandler(SessionChannelHandler(driver: self, connection: connection))
                 }
             }
@@ -231,6 +257,7 @@ private final class SessionChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let message = TLSSetup.refusal(error) { driver.refused(connection, message: message) }
         context.close(promise: nil)
     }
 }

@@ -40,12 +40,17 @@ public final class ZooKeeperClient: Sendable {
         public var password: [UInt8]?
         /// Where the client logs (state changes, connects); secrets never appear.
         public var logger: Logger
+        /// SASL (DIGEST-MD5) on every connection; see docs/security.md.
+        public var sasl: SASLCredentials?
+        /// TLS on every connection (connect to the servers' secureClientPort).
+        public var tls: TLSOptions?
 
         /// A configuration with the defaults a typical application wants.
         public init(
             connectString: String, sessionTimeout: Duration = .seconds(30), connectTimeout: Duration? = nil,
             requestTimeout: Duration = .seconds(10), canBeReadOnly: Bool = false, maxInFlight: Int = 10_000,
-            maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength, sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper")
+            maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength, sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper"),
+            sasl: SASLCredentials? = nil, tls: TLSOptions? = nil
         ) {
             self.connectString = connectString
             self.sessionTimeout = sessionTimeout
@@ -57,6 +62,8 @@ public final class ZooKeeperClient: Sendable {
             self.sessionId = sessionId
             self.password = password
             self.logger = logger
+            self.sasl = sasl
+            self.tls = tls
         }
     }
 
@@ -89,7 +96,7 @@ public final class ZooKeeperClient: Sendable {
             connectString: connectString, sessionTimeout: configuration.sessionTimeout.milliseconds,
             connectTimeout: configuration.connectTimeout?.milliseconds, canBeReadOnly: configuration.canBeReadOnly,
             maxInFlight: configuration.maxInFlight, maxFrameLength: configuration.maxFrameLength, sessionId: configuration.sessionId ?? 0,
-            password: configuration.password ?? [UInt8](repeating: 0, count: 16))
+            password: configuration.password ?? [UInt8](repeating: 0, count: 16), sasl: configuration.sasl, tls: configuration.tls)
         driver = SessionDriver(configuration: session, logger: configuration.logger)
         driver.start()
     }
@@ -156,7 +163,7 @@ public final class ZooKeeperClient: Sendable {
             switch state {
             case .connected, .connectedReadOnly: waiter.fulfil(.success(()))
             case .expired: waiter.fulfil(.failure(ZooKeeperError(.sessionExpired)))
-            case .authFailed: waiter.fulfil(.failure(ZooKeeperError(.authFailed)))
+            case .authFailed: waiter.fulfil(.failure(self.driver.facts.endReason ?? ZooKeeperError(.authFailed)))
             case .closed: waiter.fulfil(.failure(ZooKeeperError.closed()))
             case .connecting: break
             }

@@ -4,8 +4,8 @@ import Glibc
 import ZooKeeperSession
 
 /// The direct transport's one connection as a byte stream: connecting, writing through an
-/// outbox, reading, closing. Everything that touches the socket is here, so that a TLS layer
-/// (issue 14) replaces this type and leaves the driving and polling in `DirectSession` alone.
+/// outbox, reading, closing, and TLS over the socket when the session has a `TLSContext`.
+/// Everything that touches the socket is here; the driving and polling are `DirectSession`'s.
 struct DirectConnection {
     /// What a read gave.
     enum Received {
@@ -14,6 +14,8 @@ struct DirectConnection {
         case drained
         /// The peer closed or the connection broke (the socket is closed).
         case ended
+        /// TLS refused the connection (a certificate either way; the socket is closed).
+        case refused(String)
     }
 
     private(set) var fd: Int32 = -1
@@ -23,15 +25,23 @@ struct DirectConnection {
     private(set) var connecting = false
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
+    /// TLS for every connection (nil: plain TCP), and the current connection's TLS session.
+    private var tlsContext: TLSContext?
+    private var tls: TLSStream?
+    private var host = ""
+    /// Ciphertext as read from the socket (TLS only).
+    private var cipher = CipherBuffer()
 
     var isOpen: Bool { fd >= 0 }
     var hasOutput: Bool { outboxOffset < outbox.count }
 
     /// Starts connecting `id` to `host` (closing any previous socket); false when that fails
     /// at once.
-    mutating func open(_ host: HostAddress, id: ConnectionID) -> Bool {
+    mutating func open(_ host: HostAddress, id: ConnectionID, tls: TLSContext? = nil) -> Bool {
         close()
         self.id = id
+        self.host = host.host
+        tlsContext = tls
         guard let socket = Socket.startConnect(host) else { return false }
         fd = socket
         connecting = true
@@ -42,15 +52,36 @@ struct DirectConnection {
     /// socket is closed when it did not).
     mutating func finishConnect() -> Bool {
         connecting = false
-        if Socket.connectError(fd) == 0 { return true }
-        close()
-        return false
+        guard Socket.connectError(fd) == 0 else {
+            close()
+            return false
+        }
+        guard let tlsContext else { return true }
+        do {
+            var stream = try TLSStream(context: tlsContext, host: host)
+            stream.takeOutput(into: &outbox)  // the ClientHello
+            tls = stream
+        } catch {
+            close()
+            return false
+        }
+        return flush()
     }
 
     /// Queues `bytes` and writes what the socket takes; false when the connection broke (it
     /// is closed then).
     mutating func write(_ bytes: [UInt8]) -> Bool {
-        if outbox.isEmpty { outbox = bytes } else { outbox += bytes }
+        if tls != nil {
+            do { try tls?.write(bytes) } catch {
+                close()
+                return false
+            }
+            tls?.takeOutput(into: &outbox)
+        } else if outbox.isEmpty {
+            outbox = bytes
+        } else {
+            outbox += bytes
+        }
         return flush()
     }
 
@@ -71,6 +102,7 @@ struct DirectConnection {
 
     /// Reads once into `buffer`.
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> Received {
+        if tls != nil { return readTLS(into: buffer) }
         while fd >= 0 {
             let n = recv(fd, buffer.baseAddress, buffer.count, 0)
             if n > 0 { return .bytes(n) }
@@ -82,12 +114,50 @@ struct DirectConnection {
         return .ended
     }
 
+    /// Decrypts into `buffer` what TLS has; reads ciphertext (and answers the handshake) until
+    /// it has some or the socket is drained.
+    private mutating func readTLS(into buffer: UnsafeMutableRawBufferPointer) -> Received {
+        do {
+            while fd >= 0 {
+                switch try tls?.read(into: buffer) {
+                case let .bytes(n)?: return .bytes(n)
+                case .closed?:
+                    close()
+                    return .ended
+                case .needInput?, nil: break
+                }
+                let n = recv(fd, cipher.bytes.baseAddress, cipher.bytes.count, 0)
+                if n > 0 {
+                    try tls?.feed(UnsafeRawBufferPointer(rebasing: cipher.bytes[0..<n]))
+                    tls?.takeOutput(into: &outbox)
+                    if !flush() { return .ended }
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .drained }
+                close()
+                return .ended
+            }
+        } catch {
+            close()
+            return error.refused ? .refused(error.message) : .ended
+        }
+        return .ended
+    }
+
     /// Closes the socket (which also drops it from the poller's epoll set) and its outbox.
     mutating func close() {
+        tls = nil
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         connecting = false
         outbox.removeAll()
         outboxOffset = 0
     }
+}
+
+/// A TLS record's worth of ciphertext, allocated once per session.
+private final class CipherBuffer {
+    let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 17 * 1024, alignment: 8)
+    deinit { bytes.deallocate() }
 }

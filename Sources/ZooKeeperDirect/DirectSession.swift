@@ -24,6 +24,9 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     private var token: UInt64 = 0
 
     private var connection = DirectConnection()
+    /// TLS for every connection, or why its files cannot be used (nil, nil: plain TCP).
+    private let tls: TLSContext?
+    private let tlsError: String?
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
     /// What the poller watches the socket for (0: nothing); a delivered event disarms it.
@@ -35,6 +38,16 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     public init(configuration: SessionConfiguration) {
         runtime = SessionRuntime(configuration: configuration, clock: monotonicMillis)
         poller = Poller.shared()
+        var tlsError: String?
+        if let options = configuration.tls {
+            do { tls = try TLSContext(options) } catch {
+                tls = nil
+                tlsError = error.message
+            }
+        } else {
+            tls = nil
+        }
+        self.tlsError = tlsError
         pthread_mutex_init(&lock, nil)
         runtime.attach(self)
         token = poller.register(self)
@@ -214,6 +227,9 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
                 return
             case .ended:
                 return connectionLost(id, failed: false, now: now)
+            case let .refused(message):
+                armedEvents = 0
+                return runtime.connectionRefused(id, message: message, now: now)
             }
         }
     }
@@ -233,7 +249,8 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
 
     public func open(_ host: HostAddress, connection id: ConnectionID) {
         armedEvents = 0
-        if !connection.open(host, id: id) { runtime.connectionFailed(id) }
+        if let tlsError { return runtime.connectionRefused(id, message: tlsError) }
+        if !connection.open(host, id: id, tls: tls) { runtime.connectionFailed(id) }
     }
 
     public func send(_ bytes: [UInt8], connection id: ConnectionID) {

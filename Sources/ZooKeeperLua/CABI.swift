@@ -66,7 +66,7 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
 
 /// The options zk.new (and zk.shared) take: a misspelt one is refused, not ignored.
 enum ClientOptions {
-    static let names: Set<String> = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes"]
+    static let names: Set<String> = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls"]
     /// The shim's own: `_hosted`, `_shared` (cosocket clients), and `name` of a shared client.
     static let sharedNames: Set<String> = ["name"]
     static let privateNames: Set<String> = ["_hosted", "_shared"]
@@ -142,8 +142,20 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     case .nil, .string: break
     default: return fail("name must be a string")
     }
+    let sasl: SASLCredentials?, tls: TLSOptions?
+    do {
+        sasl = try SecurityOptions.sasl(table["sasl"])
+        tls = try SecurityOptions.tls(table["tls"])
+    } catch {
+        return fail(error.message)
+    }
+    if tls != nil && flags.hosted {
+        return fail("tls is not supported on nginx cosockets yet; use the direct driver (docs/security.md)")
+    }
     let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: flags.debug,
                         maxFrameBytes: maxFrameBytes, hostedIO: flags.hosted, shared: flags.shared)
+    lua.sasl = sasl
+    lua.tls = tls
     return Unmanaged.passRetained(lua).toOpaque()
 }
 

@@ -44,6 +44,9 @@ final class LuaClient {
     var debug: Bool
     /// The longest reply accepted (`max_frame_bytes`).
     let maxFrameBytes: Int
+    /// SASL and TLS for every session of this client (never logged: the password stays here).
+    var sasl: SASLCredentials?
+    var tls: TLSOptions?
     /// Lua moves the bytes (on nginx cosockets): nothing here may block.
     let hostedIO: Bool
     /// Shared by many requests (nginx's per-worker client): a watch() waits for its own watch's

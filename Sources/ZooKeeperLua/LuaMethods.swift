@@ -169,7 +169,8 @@ extension LuaClient {
         }
         let client = LuaSession(
             connectString: parsed, sessionTimeout: sessionTimeoutMillis,
-            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), maxFrameLength: maxFrameBytes, hostedIO: hostedIO)
+            connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), maxFrameLength: maxFrameBytes, hostedIO: hostedIO,
+            sasl: sasl, tls: tls)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }
@@ -201,6 +202,7 @@ extension LuaClient {
                 case .authFailed: .authFailed
                 default: .closed
                 }
+                if let reason = client.endReason { return LuaFormat.failure("connect failed: \(reason.message)", code) }
                 return LuaFormat.failure("connect failed: session \(LuaFormat.stateName(client.state)) (\(event))", code)
             case nil:
                 if givingUpCloses { client.beginClose() }

@@ -15,9 +15,11 @@ final class LuaSession {
     /// The hosted session, when Lua moves the bytes.
     let hosted: HostedSession?
 
-    init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, maxFrameLength: Int, hostedIO: Bool) {
+    init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, maxFrameLength: Int, hostedIO: Bool,
+         sasl: SASLCredentials? = nil, tls: TLSOptions? = nil) {
         let configuration = SessionConfiguration(
-            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, maxFrameLength: maxFrameLength)
+            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, maxFrameLength: maxFrameLength,
+            sasl: sasl, tls: tls)
         if hostedIO {
             let hosted = HostedSession(configuration: configuration, clock: monotonicMillis)
             (session, direct, self.hosted) = (hosted, nil, hosted)
@@ -35,6 +37,8 @@ final class LuaSession {
     var lastZxid: Int64 { session.facts.lastZxid }
     var currentHost: HostAddress? { session.facts.currentHost }
     var lastConnectResponse: ConnectResponse? { session.facts.lastConnectResponse }
+    /// Why the session ended (a refused password or certificate), once it has.
+    var endReason: ZooKeeperError? { session.facts.endReason }
 
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false, timeout: Duration,
                 completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {

@@ -25,13 +25,18 @@ public struct SessionConfiguration: Sendable {
     public var setWatchesBatchBytes: Int
     /// Seeds the host shuffle (for tests); nil uses the system's randomness.
     public var shuffleSeed: UInt64?
+    /// SASL on every connection, right after the handshake (nil: none).
+    public var sasl: SASLCredentials?
+    /// TLS on every connection (nil: plain TCP). The transports carry it out.
+    public var tls: TLSOptions?
 
     /// A configuration; omitted values take the defaults documented on each property.
     public init(
         connectString: ConnectString, sessionTimeout: Millis = 30_000, connectTimeout: Millis? = nil,
         canBeReadOnly: Bool = false, maxInFlight: Int = 10_000, maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength,
         sessionId: Int64 = 0, password: [UInt8] = [UInt8](repeating: 0, count: 16), reconnectPause: Millis = 250,
-        setWatchesBatchBytes: Int = 128 * 1024, shuffleSeed: UInt64? = nil
+        setWatchesBatchBytes: Int = 128 * 1024, shuffleSeed: UInt64? = nil,
+        sasl: SASLCredentials? = nil, tls: TLSOptions? = nil
     ) {
         self.connectString = connectString
         self.sessionTimeout = sessionTimeout
@@ -44,5 +49,7 @@ public struct SessionConfiguration: Sendable {
         self.reconnectPause = reconnectPause
         self.setWatchesBatchBytes = setWatchesBatchBytes
         self.shuffleSeed = shuffleSeed
+        self.sasl = sasl
+        self.tls = tls
     }
 }

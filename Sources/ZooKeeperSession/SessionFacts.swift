@@ -16,6 +16,8 @@ public struct SessionFacts: Sendable {
     public var currentHost: HostAddress?
     /// The latest handshake answer (it holds the password).
     public var lastConnectResponse: ConnectResponse?
+    /// Why the session ended, once it has.
+    public var endReason: ZooKeeperError?
 
     public init() {}
 
@@ -28,5 +30,6 @@ public struct SessionFacts: Sendable {
         lastZxid = machine.lastZxid
         currentHost = machine.currentHost
         lastConnectResponse = machine.lastConnectResponse
+        endReason = machine.endReason
     }
 }

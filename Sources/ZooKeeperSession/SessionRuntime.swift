@@ -135,6 +135,11 @@ public final class SessionRuntime {
         run(machine.connectionFailed(connection, now: now ?? clock()))
     }
 
+    /// The connection failed in a way retrying cannot fix (a certificate refused either way).
+    public func connectionRefused(_ connection: ConnectionID, message: String, now: Millis? = nil) {
+        run(machine.connectionRefused(connection, message: message, now: now ?? clock()))
+    }
+
     public func connectionClosed(_ connection: ConnectionID, now: Millis? = nil) {
         run(machine.connectionClosed(connection, now: now ?? clock()))
     }

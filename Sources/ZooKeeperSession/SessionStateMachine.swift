@@ -18,6 +18,8 @@ public struct SessionStateMachine: Sendable {
     public private(set) var lastZxid: Int64 = 0
     /// The server's answer to the latest handshake (for diagnostics; it holds the password).
     public private(set) var lastConnectResponse: ConnectResponse?
+    /// Why the session ended, once it has (its message says more than the state).
+    public private(set) var endReason: ZooKeeperError?
     /// Whether a server ever accepted this session (from then on it can expire).
     private var established = false
     private var everConnected = false
@@ -30,8 +32,13 @@ public struct SessionStateMachine: Sendable {
         case pausing(until: Millis)
         case opening(ConnectionID, deadline: Millis)
         case handshaking(ConnectionID, deadline: Millis)
+        /// Handshake done, SASL under way (its reply comes as `xid`): everything else waits.
+        case authenticating(ConnectionID, deadline: Millis, xid: Int32)
         case open(ConnectionID)
     }
+    private var sasl: SASLExchange?
+    /// What the ConnectResponse said, announced once SASL is through.
+    private var accepted = (isReconnect: false, readOnly: false)
     private var link: Link = .none
     private var nextConnection: ConnectionID = 1
     private var hosts: [HostAddress]
@@ -138,6 +145,14 @@ public struct SessionStateMachine: Sendable {
         return flush()
     }
 
+    /// The connection cannot authenticate and retrying would not help (a TLS certificate that
+    /// fails verification, either way): the session ends as authFailed, with `message`.
+    public mutating func connectionRefused(_ connection: ConnectionID, message: String, now: Millis) -> [SessionAction] {
+        guard let current = currentConnection, current == connection else { return [] }
+        terminate(.authFailed, code: .authFailed, message: message)
+        return flush()
+    }
+
     /// The server closed the connection, or it broke.
     public mutating func connectionClosed(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
         guard let current = currentConnection, current == connection else { return [] }
@@ -173,7 +188,7 @@ public struct SessionStateMachine: Sendable {
             return flush()
         }
         switch link {
-        case let .opening(connection, deadline), let .handshaking(connection, deadline):
+        case let .opening(connection, deadline), let .handshaking(connection, deadline), let .authenticating(connection, deadline, _):
             if now >= deadline {
                 actions.append(.closeConnection(connection))
                 link = .none
@@ -203,7 +218,7 @@ public struct SessionStateMachine: Sendable {
     public func nextDeadline() -> Millis? {
         var next: Millis = earliestRequestDeadline
         switch link {
-        case let .opening(_, deadline), let .handshaking(_, deadline): next = min(next, deadline)
+        case let .opening(_, deadline), let .handshaking(_, deadline), let .authenticating(_, deadline, _): next = min(next, deadline)
         case let .pausing(until): next = min(next, until)
         case .open:
             next = min(next, lastHeard.addingSaturating(readTimeout))
@@ -273,7 +288,7 @@ public struct SessionStateMachine: Sendable {
     /// The connection the machine is using or opening, if any.
     public var currentConnection: ConnectionID? {
         switch link {
-        case let .opening(id, _), let .handshaking(id, _), let .open(id): id
+        case let .opening(id, _), let .handshaking(id, _), let .authenticating(id, _, _), let .open(id): id
         case .none, .pausing: nil
         }
     }
@@ -329,8 +344,21 @@ public struct SessionStateMachine: Sendable {
         established = true
         everConnected = true
         attemptsThisRound = 0
+        accepted = (isReconnect, response.readOnly == true)
+        if let configuration = configuration.sasl {
+            var exchange = SASLExchange(configuration)
+            let step = exchange.start()
+            sasl = exchange
+            advanceSASL(step, connection: connection, deadline: now.addingSaturating(self.configuration.connectTimeout), now: now)
+        } else {
+            open(connection, now: now)
+        }
+    }
+
+    /// The connection carries requests from now on: announce it, then auth, watches, the queue.
+    private mutating func open(_ connection: ConnectionID, now: Millis) {
         link = .open(connection)
-        let readOnly = response.readOnly == true
+        let (isReconnect, readOnly) = accepted
         state = readOnly ? .connectedReadOnly : .connected
         emitState(readOnly ? .connectedReadOnly : (isReconnect ? .reconnected : .connected))
         // Auth first, then watches, then whatever waited: the server runs them in this order.
@@ -341,6 +369,35 @@ public struct SessionStateMachine: Sendable {
         if isReconnect { sendSetWatches() }
         sendQueued(now: now)
         lastSent = now
+    }
+
+    /// A SASL reply (only pings may come between: nothing else was sent).
+    private mutating func saslReply(_ frame: [UInt8], now: Millis) throws(ProtocolError) {
+        guard case let .authenticating(connection, deadline, xid) = link, var exchange = sasl else { return }
+        var reader = JuteReader(frame)
+        let header = try ReplyHeader.decode(from: &reader)
+        if header.xid == Xid.ping { return }
+        guard header.xid == xid else { throw .invalidValue(field: "ReplyHeader.xid (during SASL)", value: Int64(header.xid)) }
+        let token = header.err == 0 ? try SetSASLResponse.decode(from: &reader).token : nil
+        let step = exchange.receive(error: header.error, token: token)
+        sasl = exchange
+        advanceSASL(step, connection: connection, deadline: deadline, now: now)
+    }
+
+    private mutating func advanceSASL(_ step: SASLExchange.Step, connection: ConnectionID, deadline: Millis, now: Millis) {
+        switch step {
+        case let .send(token):
+            let xid = takeXid()
+            link = .authenticating(connection, deadline: deadline, xid: xid)
+            outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .sasl, body: GetSASLRequest(token: token))
+            lastSent = now
+        case .done:
+            sasl = nil
+            open(connection, now: now)
+        case let .failed(message):
+            sasl = nil
+            terminate(.authFailed, code: .authFailed, message: message)
+        }
     }
 
     private mutating func sendSetWatches() {
@@ -428,10 +485,10 @@ public struct SessionStateMachine: Sendable {
             }
             lastHeard = now
             do {
-                if case .handshaking = link {
-                    try handshake(frame, connection: connection, now: now)
-                } else {
-                    try reply(frame, now: now)
+                switch link {
+                case .handshaking: try handshake(frame, connection: connection, now: now)
+                case .authenticating: try saslReply(frame, now: now)
+                default: try reply(frame, now: now)
                 }
             } catch {
                 // A reply we cannot read leaves the stream in an unknown state: start afresh.
@@ -600,9 +657,10 @@ public struct SessionStateMachine: Sendable {
     }
 
     /// A terminal state: everything pending fails, every watcher hears it once, then forgets.
-    private mutating func terminate(_ terminal: SessionState, code: ErrorCode) {
+    private mutating func terminate(_ terminal: SessionState, code: ErrorCode, message: String? = nil) {
         guard !state.isTerminal else { return }
-        let error = terminal == .closed ? ZooKeeperError.closed() : ZooKeeperError(code)
+        let error = terminal == .closed ? ZooKeeperError.closed() : ZooKeeperError(code, message: message)
+        endReason = error
         failInFlight(error)
         failQueued(error)
         if let connection = currentConnection { actions.append(.closeConnection(connection)) }

@@ -51,6 +51,17 @@ public final class ZooKeeperServer: Sendable {
         return port
     }
 
+    /// The port that replaced `@SECURE_PORT@` in the configuration (a TLS `secureClientPort`).
+    public func securePort(of server: Int) -> Int? {
+        let text = try? String(contentsOf: serverDirectory(server).appendingPathComponent("secure-port"), encoding: .utf8)
+        return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// The servers' secure ports as a connect string.
+    public var secureConnectString: String {
+        serverIDs.compactMap { id in securePort(of: id).map { "\(Self.host):\($0)" } }.joined(separator: ",")
+    }
+
     public func logFile(of server: Int) -> URL { serverDirectory(server).appendingPathComponent("log/zookeeper.log") }
 
     private var isEnsemble: Bool { ports.count > 1 }
@@ -65,14 +76,17 @@ public final class ZooKeeperServer: Sendable {
     // MARK: Starting
 
     /// Starts `servers` servers (1 = standalone, 3 = an ensemble) and waits until all serve.
-    /// `configuration` lines are added to every zoo.cfg (TLS or SASL settings, say).
-    public static func start(servers: Int = 1, configuration: [String] = [], timeout: Duration = .seconds(60)) async throws -> ZooKeeperServer {
+    /// `configuration` lines are added to every zoo.cfg (TLS or SASL settings, say; `@SECURE_PORT@`
+    /// in them becomes a free port, see `securePort(of:)`), `javaOptions` to every server's JVM.
+    public static func start(servers: Int = 1, configuration: [String] = [], javaOptions: [String] = [],
+                             timeout: Duration = .seconds(60)) async throws -> ZooKeeperServer {
         precondition(servers == 1 || servers == 3, "the test bed starts a single server or a 3-server ensemble")
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("zk-testbed-\(getpid())-\(UUID().uuidString.prefix(8))")
         registry.track(directory: directory.path)
         var environment = ["ZK_TESTBED_TIMEOUT": "\(max(timeout.components.seconds, 1))"]
         if !configuration.isEmpty { environment["ZK_TESTBED_CONFIG"] = configuration.joined(separator: "\n") }
+        if !javaOptions.isEmpty { environment["ZK_TESTBED_JVM_OPTIONS"] = javaOptions.joined(separator: "\n") }
         let command = servers == 1 ? "start-single" : "start-ensemble"
         let result = try await testBed([command, directory.path], environment: environment)
         guard result.status == 0 else {

@@ -12,12 +12,18 @@
 #   zk-testbed.sh wait DIR [N]              wait until server N (or every running one) serves
 #   zk-testbed.sh status DIR                pid, port and mode of each server
 #   zk-testbed.sh 4lw HOST:PORT WORD        print the answer to a four-letter word
+#   zk-testbed.sh start-secure DIR          -> prints PLAIN SECURE CERTDIR: a single server with
+#                                              SASL (user bob, password bobsecret) on the plain
+#                                              port, TLS needing client certificates on the secure
+#                                              one; certificates from scripts/zk-test-certs.sh
 #
 # For a single server N may be omitted. Layout: single -> DIR/{zoo.cfg,pid,port,data,log};
 # ensemble -> the same under DIR/1, DIR/2, DIR/3.
 # Environment: ZK_TESTBED_TIMEOUT (seconds, default 60), ZK_TESTBED_JAVA_OPTS
 # (default "-Xmx256m -XX:+UseSerialGC"), ZK_TESTBED_CONFIG (extra zoo.cfg lines, one per line:
-# where TLS and SASL settings go), ZOOKEEPER_CLASSPATH (default: Debian's jars).
+# where TLS and SASL settings go; @SECURE_PORT@ in them becomes a free port, written to
+# DIR/secure-port), ZK_TESTBED_JVM_OPTIONS (a server's own JVM options, one per line, kept in
+# DIR/jvm-options for restarts: JAAS for SASL), ZOOKEEPER_CLASSPATH (default: Debian's jars).
 # A start without a given port retries twice with fresh ports if another process took one.
 set -euo pipefail
 shopt -s inherit_errexit   # let failures inside $(...) stop the script too
@@ -25,7 +31,8 @@ shopt -s inherit_errexit   # let failures inside $(...) stop the script too
 # Debian's zookeeper.jar manifest pulls in slf4j-api but no binding, so without the two
 # logging jars the server logs nothing at all (SLF4J NOP). Debian's conf dir carries a
 # log4j 1.2 log4j.properties driven by zookeeper.root.logger / zookeeper.log.dir.
-ZK_CLASSPATH="${ZOOKEEPER_CLASSPATH:-/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar}"
+# netty-codec and netty-resolver: zookeeper.jar's manifest lacks them; the TLS (Netty) server needs them.
+ZK_CLASSPATH="${ZOOKEEPER_CLASSPATH:-/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar}"
 TIMEOUT="${ZK_TESTBED_TIMEOUT:-60}"
 read -r -a JAVA_OPTS <<<"${ZK_TESTBED_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
 
@@ -100,17 +107,26 @@ write_cfg() {
         # Test data is throwaway; skipping fsync keeps writes fast on a shared disk.
         echo "forceSync=no"
         printf '%s\n' "$@"
-        [[ -z "${ZK_TESTBED_CONFIG:-}" ]] || printf '%s\n' "$ZK_TESTBED_CONFIG"
+        local extra="${ZK_TESTBED_CONFIG:-}"
+        if [[ "$extra" == *@SECURE_PORT@* ]]; then
+            local secure; secure="$(free_ports 1)"
+            extra="${extra//@SECURE_PORT@/$secure}"
+            echo "$secure" >"$sdir/secure-port"
+        fi
+        [[ -z "$extra" ]] || printf '%s\n' "$extra"
     } >"$sdir/zoo.cfg"
     echo "$port" >"$sdir/port"
+    if [[ -n "${ZK_TESTBED_JVM_OPTIONS:-}" ]]; then printf '%s\n' "$ZK_TESTBED_JVM_OPTIONS" >"$sdir/jvm-options"; fi
 }
 
 launch() {
     local sdir="$1" pid
     local old; old="$(recorded_pid "$sdir")"
     ours "$old" "$sdir" && die "server in $sdir already running as pid $old"
+    local -a extra=()
+    [[ -f "$sdir/jvm-options" ]] && mapfile -t extra <"$sdir/jvm-options"
     # setsid detaches the server from our session; it execs in place, so $! is java's pid.
-    setsid java "${JAVA_OPTS[@]}" \
+    setsid java "${JAVA_OPTS[@]}" "${extra[@]}" \
         -Dzookeeper.log.dir="$sdir/log" -Dzookeeper.root.logger=INFO,ROLLINGFILE \
         -Dzookeeper.jmx.log4j.disable=true \
         -cp "$ZK_CLASSPATH" org.apache.zookeeper.server.quorum.QuorumPeerMain "$sdir/zoo.cfg" \
@@ -242,6 +258,28 @@ start_single_on() {
     echo "127.0.0.1:$port"
 }
 
+cmd_start_secure() {
+    local dir; dir="$(abs_dir "$1")"
+    local scripts; scripts="$(dirname "${BASH_SOURCE[0]}")/../../scripts"
+    bash "$scripts/zk-test-certs.sh" "$dir/certs" 2>/dev/null
+    printf 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="bobsecret";\n};\n' >"$dir/jaas.conf"
+    local plain
+    plain="$(ZK_TESTBED_JVM_OPTIONS="-Djava.security.auth.login.config=$dir/jaas.conf
+-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory" \
+        ZK_TESTBED_CONFIG="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+authProvider.2=org.apache.zookeeper.server.auth.X509AuthenticationProvider
+secureClientPort=@SECURE_PORT@
+secureClientPortAddress=127.0.0.1
+ssl.keyStore.location=$dir/certs/server.p12
+ssl.keyStore.password=testpass
+ssl.keyStore.type=PKCS12
+ssl.trustStore.location=$dir/certs/trust.p12
+ssl.trustStore.password=testpass
+ssl.trustStore.type=PKCS12
+ssl.clientAuth=need" cmd_start_single "$dir")" || return
+    echo "$plain 127.0.0.1:$(cat "$dir/secure-port") $dir/certs"
+}
+
 cmd_start_ensemble() { with_retries start_ensemble_in "$(abs_dir "$1")"; }
 
 start_ensemble_in() {
@@ -295,6 +333,7 @@ main() {
     case "$cmd" in
         start-single)   (($# >= 1)) || die "usage: start-single DIR [PORT]"; cmd_start_single "$@" || exit 1 ;;
         start-ensemble) (($# == 1)) || die "usage: start-ensemble DIR"; cmd_start_ensemble "$1" || exit 1 ;;
+        start-secure)   (($# == 1)) || die "usage: start-secure DIR"; cmd_start_secure "$1" || exit 1 ;;
         stop)           (($# == 1)) || die "usage: stop DIR"
                         [[ -d "$1" ]] || exit 0   # nothing was ever started there
                         mapfile -t dirs < <(all_server_dirs "$1"); stop_servers "${dirs[@]}" ;;
@@ -307,7 +346,7 @@ main() {
                         else mapfile -t dirs < <(running_server_dirs "$1"); wait_serving "${dirs[@]}" || exit 1; fi ;;
         status)         (($# == 1)) || die "usage: status DIR"; existing_dir "$1" >/dev/null; cmd_status "$1" ;;
         4lw)            (($# == 2)) || die "usage: 4lw HOST:PORT WORD"; four_letter_word "$1" "$2" ;;
-        *) sed -n '2,23s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,30s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
     esac
 }
 

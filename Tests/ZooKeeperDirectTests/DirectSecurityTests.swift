@@ -1,0 +1,106 @@
+import NIOConcurrencyHelpers
+import Testing
+import ZooKeeperDirect
+import ZooKeeperProtocol
+import ZooKeeperSession
+import ZooKeeperTestSupport
+
+/// SASL and TLS (OpenSSL through memory BIOs) on the direct transport, against real servers.
+@Suite(.serialized) struct DirectSecurityTests {
+    final class Box<T: Sendable>: Sendable {
+        let value = NIOLockedValueBox<T?>(nil)
+        func set(_ v: T) { value.withLockedValue { $0 = v } }
+        var get: T? { value.withLockedValue { $0 } }
+    }
+
+    /// A session driven until it connects or ends (its state tells which).
+    func session(_ connectString: String, sasl: SASLCredentials? = nil, tls: TLSOptions? = nil) throws -> DirectSession {
+        let session = DirectSession(configuration: SessionConfiguration(
+            connectString: try ConnectString(connectString), sessionTimeout: 10_000, sasl: sasl, tls: tls))
+        let settled = Box<Bool>()
+        session.onStateChange { if $0 != .connecting && $0 != .disconnected { settled.set(true) } }
+        session.start()
+        session.drive(until: monotonicMillis() + 10_000) { settled.get == true }
+        return session
+    }
+
+    func perform(_ session: DirectSession, _ operation: Operation) -> Result<OperationResult, ZooKeeperError>? {
+        let box = Box<Result<OperationResult, ZooKeeperError>>()
+        session.submit(operation, timeout: 5_000) { box.set($0) }
+        session.drive(until: monotonicMillis() + 6_000) { box.get != nil }
+        return box.get
+    }
+
+    func close(_ session: DirectSession) {
+        let closed = Box<Bool>()
+        session.close { closed.set(true) }
+        session.drive(until: monotonicMillis() + 3_000) { closed.get == true }
+    }
+
+    /// Ends as authFailed with a message containing `text`, well before any timeout.
+    func expectRefused(_ connectString: String, sasl: SASLCredentials? = nil, tls: TLSOptions? = nil, _ text: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let started = monotonicMillis()
+        let zk = try session(connectString, sasl: sasl, tls: tls)
+        #expect(zk.state == .authFailed, sourceLocation: sourceLocation)
+        let reason = zk.facts.endReason?.message ?? ""
+        #expect(reason.contains(text), "\(reason)", sourceLocation: sourceLocation)
+        #expect(monotonicMillis() - started < 5_000, sourceLocation: sourceLocation)
+    }
+
+    @Test func saslOnTheDirectTransport() async throws {
+        let server = try await ZooKeeperServer.start(security: ServerSecurity(saslUsers: ["bob": "bobsecret"]))
+        defer { server.stopAll() }
+        let path = "/direct-sasl-\(UInt32.random(in: 0...UInt32.max))"
+        let plain = try session(server.connectString)
+        _ = perform(plain, .create(path: path, data: [5], acl: [ACL(permissions: .all, id: Id(scheme: "sasl", id: "bob"))], mode: .persistent))
+        #expect(perform(plain, .getData(path: path, watch: false)).map { if case .failure(let e) = $0 { e.code == .noAuth } else { false } } == true)
+        close(plain)
+
+        let bob = try session(server.connectString, sasl: SASLCredentials(username: "bob", password: "bobsecret"))
+        #expect(bob.state == .connected)
+        guard case .success(.data(let data, _))? = perform(bob, .getData(path: path, watch: false)) else {
+            Issue.record("bob cannot read")
+            return
+        }
+        #expect(data == [5])
+        close(bob)
+
+        try expectRefused(server.connectString, sasl: SASLCredentials(username: "bob", password: "nope"), "refused the credentials of bob")
+    }
+
+    @Test func tlsOnTheDirectTransport() async throws {
+        let certificates = try TestCertificates.make()
+        let server = try await ZooKeeperServer.start(
+            security: ServerSecurity(tls: .init(certificates: certificates, requireClientCertificate: true)))
+        defer { server.stopAll() }
+        let ours = TLSOptions(caFile: certificates.caFile, certificateFile: certificates.clientCertificate,
+                              keyFile: certificates.clientKey, serverName: "localhost")
+        let zk = try session(server.secureConnectString, tls: ours)
+        #expect(zk.state == .connected)
+        guard case .success(.identities(let identities))? = perform(zk, .whoAmI) else {
+            Issue.record("whoAmI failed")
+            return
+        }
+        #expect(identities.contains(ClientInfo(authScheme: "x509", user: "CN=client")))
+        // Large requests and replies cross many TLS records.
+        let path = "/direct-tls-\(UInt32.random(in: 0...UInt32.max))"
+        let big = [UInt8]((0..<200_000).map { UInt8(truncatingIfNeeded: $0) })
+        _ = perform(zk, .create(path: path, data: big, acl: Ids.openACLUnsafe, mode: .ephemeral))
+        guard case .success(.data(let data, _))? = perform(zk, .getData(path: path, watch: false)) else {
+            Issue.record("getData failed")
+            return
+        }
+        #expect(data == big)
+        close(zk)
+
+        var unrelated = ours
+        unrelated.caFile = certificates.unrelatedCAFile
+        try expectRefused(server.secureConnectString, tls: unrelated, "certificate verify failed")
+        var otherName = ours
+        otherName.serverName = "elsewhere.example"
+        try expectRefused(server.secureConnectString, tls: otherName, "certificate verify failed")
+        try expectRefused(server.secureConnectString, tls: TLSOptions(caFile: certificates.caFile, serverName: "localhost"), "TLS")
+        try expectRefused(server.secureConnectString, tls: TLSOptions(caFile: "/nonexistent/ca.pem"), "CA file")
+    }
+}

@@ -1,0 +1,106 @@
+-- SASL DIGEST-MD5 and TLS from Lua (the direct driver), against the server of
+-- `scripts/zk-testbed.sh start-secure` (env ZK_SECURE = "PLAIN SECURE CERTDIR", as
+-- scripts/test-lua.sh exports it): user bob/bobsecret, client certificates needed on TLS.
+local H = require("test.spec.helper")
+local zk = H.zk
+
+local secure = os.getenv("ZK_SECURE")
+assert(secure and secure ~= "", "set ZK_SECURE (scripts/test-lua.sh starts a secure server)")
+local plain, tls_port, certs = secure:match("^(%S+) (%S+) (%S+)$")
+assert(plain and tls_port and certs, "ZK_SECURE must be 'PLAIN SECURE CERTDIR', got " .. secure)
+
+local bob = { mechanism = "DIGEST-MD5", username = "bob", password = "bobsecret" }
+local ours = { ca_file = certs .. "/ca.pem", cert_file = certs .. "/client.pem", key_file = certs .. "/client.key",
+               server_name = "localhost" }
+
+local function with(base, changes)
+    local copy = {}
+    for k, v in pairs(base) do copy[k] = v end
+    for k, v in pairs(changes) do copy[k] = v end
+    return copy
+end
+
+-- connect() fails at once (well under the timeout) with a message containing `text`.
+local function refused(options, text)
+    local client = H.new(with(options, { timeout = 10000 }))
+    local started = H.now()
+    local ok, err = client:connect()
+    assert.is_nil(ok)
+    assert.is_truthy(tostring(err):find(text, 1, true), tostring(err))
+    assert.is_true(H.now() - started < 5, "took " .. (H.now() - started))
+    assert.are.equal("auth_failed", client:session_state())
+    client:close()
+    return err
+end
+
+describe("sasl", function()
+    local path = H.unique("sasl")
+    after_each(H.close_all)
+
+    it("reads a node with ACL sasl:bob after SASL, NoAuth without", function()
+        local anyone = H.client({ connect_string = plain })
+        assert.are.equal(path, anyone:create(path, "for bob", "persistent", false,
+            { acl = { { perms = 0x1f, scheme = "sasl", id = "bob" } } }))
+        assert.are.same({ n = 2, nil, "zk error code: -102" }, H.pack(anyone:get_data(path)))
+        local client = H.client({ connect_string = plain, sasl = bob })
+        assert.are.equal("for bob", client:get_data(path))
+        local found = false
+        for _, identity in ipairs(client:who_am_i()) do
+            if identity.scheme == "sasl" and identity.user == "bob" then found = true end
+        end
+        assert.is_true(found)
+        assert.is_true(client:delete(path))
+    end)
+
+    it("a wrong password ends the session as auth_failed with a clear error", function()
+        local err = refused({ connect_string = plain, sasl = with(bob, { password = "wrong" }) }, "refused the credentials of bob")
+        assert.is_falsy(err:find("wrong", 1, true))
+    end)
+
+    it("bad sasl options are refused by zk.new, without echoing the password", function()
+        for _, bad in ipairs({ "x", { mechanism = "PLAIN", username = "bob", password = "pw1" },
+                               { username = "bob" }, { username = "bob", password = "pw2", extra = 1 } }) do
+            local client, err = zk.new({ connect_string = plain, sasl = bad })
+            assert.is_nil(client)
+            assert.is_truthy(err:find("sasl", 1, true), err)
+            assert.is_falsy(err:find("pw", 1, true), err)
+        end
+    end)
+end)
+
+describe("tls", function()
+    after_each(H.close_all)
+
+    it("connects with verification and a client certificate; who_am_i shows x509 CN=client", function()
+        local client = H.client({ connect_string = tls_port, tls = ours })
+        local found = false
+        for _, identity in ipairs(client:who_am_i()) do
+            if identity.scheme == "x509" and identity.user == "CN=client" then found = true end
+        end
+        assert.is_true(found)
+        local path = H.unique("tls")
+        local big = string.rep("0123456789", 3000)  -- over two TLS records
+        assert.are.equal(path, client:create(path, big, "ephemeral"))
+        assert.are.equal(big, client:get_data(path))
+    end)
+
+    it("refuses a server signed by another CA, at once", function()
+        refused({ connect_string = tls_port, tls = with(ours, { ca_file = certs .. "/unrelated-ca.pem" }) }, "certificate verify failed")
+    end)
+
+    it("checks the server's name", function()
+        refused({ connect_string = tls_port, tls = with(ours, { server_name = "elsewhere.example" }) }, "certificate verify failed")
+    end)
+
+    it("is refused without a client certificate, at once", function()
+        refused({ connect_string = tls_port, tls = { ca_file = certs .. "/ca.pem", server_name = "localhost" } }, "TLS")
+    end)
+
+    it("bad tls options are refused by zk.new", function()
+        for _, bad in ipairs({ true, { verify = "yes" }, { cert_file = "a.pem" }, { ca = "x" } }) do
+            local client, err = zk.new({ connect_string = tls_port, tls = bad })
+            assert.is_nil(client)
+            assert.is_truthy(err:find("tls", 1, true), err)
+        end
+    end)
+end)
