@@ -12,8 +12,9 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 # The declared method list. Today: the C METHODS[] table of the glue; when the methods move to
 # one declared table elsewhere, change only this function (one name per line).
 declared_methods() {
-    sed -n '/^static const char \*const METHODS\[\] = {/,/^};/p' Sources/CZooKeeperLua/*.c |
-        grep -o '"[a-z_]*"' | tr -d '"'
+    # The one table of Lua methods (LuaMethodTable.swift); hidden ones (.hidden) are not API.
+    grep -E '^\s*LuaMethod\("' Sources/ZooKeeperLua/LuaMethodTable.swift | grep -v '\.hidden' |
+        sed -E 's/^\s*LuaMethod\("([a-z_]+)".*/\1/'
 }
 
 methods="$(declared_methods)"
