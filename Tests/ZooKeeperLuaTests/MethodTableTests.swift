@@ -7,12 +7,12 @@ import Testing
 
 /// The methods are declared once (LuaMethodTable.swift); everything else must agree with that
 /// table: the core implements each, batch and the `_async` forms take exactly the flagged ones,
-/// the C ABI lists them all, and the README documents exactly the declared methods.
+/// the C ABI lists them all, and the Lua API reference documents exactly the declared methods.
 @Suite struct MethodTableTests {
-    /// The README's Lua API section (up to the next `## ` heading).
-    static func readmeLuaAPI() throws -> [Substring] {
+    /// docs/lua-api.md, the Lua API reference.
+    static func referenceLines() throws -> [Substring] {
         let root = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
-        let file = try #require(fopen("/" + root + "/README.md", "r"), "README.md not found beside Tests/")
+        let file = try #require(fopen("/" + root + "/docs/lua-api.md", "r"), "docs/lua-api.md not found beside Tests/")
         defer { fclose(file) }
         var text: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -21,40 +21,28 @@ import Testing
             if n == 0 { break }
             text += buffer[0..<n]
         }
-        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        let start = try #require(lines.firstIndex { $0.hasPrefix("## Lua API") }, "README has no Lua API section")
-        let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
-        return Array(lines[start..<end])
+        return String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
     }
 
-    /// Method names in the first cells of the table rows `| \`client:name(...)\` ...` (or
-    /// `client:name{...}`), by the `### ` heading they are under.
+    /// The methods with a `### client:name` entry, by the `## ` section they are in.
     static func documentedMethods() throws -> [String: Set<String>] {
-        var byHeading: [String: Set<String>] = [:]
-        var heading = ""
-        for line in try readmeLuaAPI() {
-            if line.hasPrefix("### ") { heading = String(line.dropFirst(4)) }
-            guard line.hasPrefix("| `client:") else { continue }
-            let cell = line.dropFirst(2).prefix { $0 != "|" }
-            var rest = cell[...]
-            while let range = rest.range(of: "client:") {
-                let name = rest[range.upperBound...].prefix { $0 == "_" || ($0 >= "a" && $0 <= "z") }
-                let next = rest[range.upperBound...].dropFirst(name.count).first
-                if !name.isEmpty, next == "(" || next == "{" {
-                    byHeading[heading, default: []].insert(String(name))
-                }
-                rest = rest[range.upperBound...]
-            }
+        var bySection: [String: Set<String>] = [:]
+        var section = ""
+        for line in try referenceLines() {
+            if line.hasPrefix("## ") { section = String(line.dropFirst(3)) }
+            guard line.hasPrefix("### client:") else { continue }
+            let name = line.dropFirst(11).prefix { $0 == "_" || ($0 >= "a" && $0 <= "z") }
+            if !name.isEmpty, name.count == line.count - 11 { bySection[section, default: []].insert(String(name)) }
         }
-        return byHeading
+        return bySection
     }
 
-    @Test func theReadmeDocumentsExactlyTheDeclaredMethods() throws {
+    @Test func theReferenceDocumentsExactlyTheDeclaredMethods() throws {
         let documented = try Self.documentedMethods()
         let all = documented.values.reduce(into: Set<String>()) { $0.formUnion($1) }
         let declared = Set(LuaMethod.all.filter { !$0.flags.contains(.hidden) }.map(\.name))
         #expect(all.subtracting(declared).isEmpty, "documented but not declared: \(all.subtracting(declared).sorted())")
-        #expect(declared.subtracting(all).isEmpty, "declared but not in the README: \(declared.subtracting(all).sorted())")
+        #expect(declared.subtracting(all).isEmpty, "declared but not in docs/lua-api.md: \(declared.subtracting(all).sorted())")
         let contract = Set(LuaMethod.all.filter { $0.flags.contains(.contract) }.map(\.name))
         let documentedContract = documented.first { $0.key.hasPrefix("The original client") }?.value ?? []
         #expect(documentedContract == contract)
