@@ -23,7 +23,11 @@ import ZooKeeperTestSupport
         call.cancel()
         let outcome = await call.result
         let took = ContinuousClock.now - cancelledAt
-        #expect(took < .milliseconds(100), "returned \(took) after the cancel")
+        // The cancel resumes the call on the cancelling thread; what remains is two task hops,
+        // which a loaded 2-core machine running the suites in parallel stretched to 220 ms.
+        // Without the cancellation handler the answer comes only when the silent connection is
+        // declared dead (two thirds of the 6 s session timeout): 1 s tells the two apart.
+        #expect(took < .seconds(1), "returned \(took) after the cancel")
         #expect(throws: CancellationError.self) { try outcome.get() }
 
         try server.resume(server: 1)

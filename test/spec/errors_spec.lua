@@ -151,7 +151,7 @@ describe("errors", function()
 
     it("zk.new refuses options it does not know, and checks max_frame_bytes", function()
         assert.are.same({ n = 2, nil, "unknown option 'session_timout'" }, H.pack(zk.new({ session_timout = 5000 })))
-        assert.are.same({ n = 2, nil, "unknown option 'tls'" }, H.pack(zk.new({ tls = { verify = true } })))
+        assert.are.same({ n = 2, nil, "unknown option 'tsl'" }, H.pack(zk.new({ tsl = { verify = true } })))
         assert.are.same({ n = 2, nil, "unknown option '[1]'" }, H.pack(zk.new({ "127.0.0.1:2181" })))
         assert.are.same({ n = 2, nil, "unknown option 'name'" }, H.pack(zk.new({ name = "default" })))
         local limits = "max_frame_bytes must be a whole number of bytes from 1024 to 1073741824"
