@@ -11,24 +11,18 @@ final class CuratorPeer: Sendable {
     static let jars = ["curator-recipes", "curator-framework", "curator-client", "zookeeper", "zookeeper-jute", "guava", "slf4j-api", "slf4j-nop"]
         .map { "/usr/share/java/\($0).jar" }
 
-    private static let compiled = NIOLockedValueBox<String?>(nil)
-
-    /// Compiles the peer into a fresh directory (once); returns the directory.
-    static func classes() throws -> String {
-        try compiled.withLockedValue { dir in
-            if let dir { return dir }
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("curator-peer-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let javac = Process()
-            javac.executableURL = URL(fileURLWithPath: "/usr/bin/javac")
-            javac.arguments = ["-nowarn", "-d", out, "-cp", jars.joined(separator: ":"), source.path]
-            try javac.run()
-            javac.waitUntilExit()
-            guard javac.terminationStatus == 0 else { throw PeerError("javac failed on \(source.path)") }
-            dir = out
-            return out
-        }
+    /// Compiles the peer into a fresh directory, once per process, off the cooperative pool
+    /// (javac takes seconds; a pool thread blocked that long stalls every test's tasks).
+    private static let compiled = Task { () throws -> String in
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("curator-peer-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let javac = try await ChildProcess.run(["/usr/bin/javac", "-nowarn", "-d", out, "-cp", jars.joined(separator: ":"), source.path])
+        guard javac.status == 0 else { throw PeerError("javac failed on \(source.path): \(javac.error)") }
+        return out
     }
+
+    /// The directory of the compiled peer.
+    static func classes() async throws -> String { try await compiled.value }
 
     struct PeerError: Error, CustomStringConvertible {
         let description: String
@@ -43,7 +37,7 @@ final class CuratorPeer: Sendable {
     /// Starts a peer connected to `connectString` and waits until it is connected.
     init(connectString: String) async throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
-        process.arguments = ["-cp", ([try Self.classes()] + Self.jars).joined(separator: ":"), "CuratorPeer", connectString]
+        process.arguments = ["-cp", ([try await Self.classes()] + Self.jars).joined(separator: ":"), "CuratorPeer", connectString]
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = input

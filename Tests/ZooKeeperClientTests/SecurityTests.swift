@@ -40,7 +40,7 @@ import ZooKeeperTestSupport
     }
 
     @Test func tlsWithVerificationAndClientCertificates() async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         let server = try await ZooKeeperServer.start(security: ServerSecurity(tls: .init(certificates: certificates)))
         defer { server.stopAll() }
         let verified = try await ZooKeeperClient.connect(configuration: .init(
@@ -62,7 +62,7 @@ import ZooKeeperTestSupport
     }
 
     @Test func aServerThatNeedsClientCertificates() async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         let server = try await ZooKeeperServer.start(
             security: ServerSecurity(tls: .init(certificates: certificates, requireClientCertificate: true)))
         defer { server.stopAll() }

@@ -70,7 +70,7 @@ import ZooKeeperTestSupport
     }
 
     @Test func tlsOnTheDirectTransport() async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         let server = try await ZooKeeperServer.start(
             security: ServerSecurity(tls: .init(certificates: certificates, requireClientCertificate: true)))
         defer { server.stopAll() }

@@ -88,20 +88,13 @@ public struct TestCertificates: Sendable {
         .appendingPathComponent("../../scripts/zk-test-certs.sh").standardized.path
 
     /// Makes everything in a fresh temporary directory.
-    public static func make() throws -> TestCertificates {
+    public static func make() async throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zk-certs-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
-        shell.arguments = [certificateScript, directory.path]
-        let errors = Pipe()
-        shell.standardError = errors
-        shell.standardOutput = FileHandle.nullDevice
-        try shell.run()
-        shell.waitUntilExit()
-        guard shell.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw TestCertificatesError(description: "making test certificates failed: \(text)")
+        // Off the cooperative pool: openssl and keytool (a JVM) take seconds.
+        let result = try await ChildProcess.run(["/bin/bash", certificateScript, directory.path])
+        guard result.status == 0 else {
+            throw TestCertificatesError(description: "making test certificates failed: \(result.error)")
         }
         return TestCertificates(directory: directory)
     }
