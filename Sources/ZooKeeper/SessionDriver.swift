@@ -171,19 +171,21 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
             eventLoop.execute { self.runtime.connectionRefused(connection, message: tlsError.message) }
             return
         }
-        let timeout = TimeAmount.milliseconds(runtime.configuration.connectTimeout)
-        // Resolve here rather than through NIO's resolver, which runs on libdispatch: that does
-        // not survive a fork(), and a forked child (an nginx worker) could never connect.
-        let address: SocketAddress
-        do {
-            address = try SocketAddress.makeAddressResolvingHost(host.host, port: host.port)
-        } catch {
-            logger.debug("zookeeper cannot resolve host", metadata: ["host": "\(host)", "error": "\(error)"])
-            eventLoop.execute { self.runtime.connectionFailed(connection) }
-            return
+        HostResolver.resolve(host) { addresses in
+            self.eventLoop.execute {
+                // The machine may have given up on this attempt (timeout, close) meanwhile.
+                guard self.runtime.currentConnection == connection else { return }
+                if addresses.isEmpty { self.logger.debug("zookeeper cannot resolve host", metadata: ["host": "\(host)"]) }
+                self.connect(connection, host: host, to: addresses[...])
+            }
         }
+    }
+
+    /// Connects to each address of the host in turn until one answers.
+    private func connect(_ connection: ConnectionID, host: HostAddress, to addresses: ArraySlice<SocketAddress>) {
+        guard let address = addresses.first else { return runtime.connectionFailed(connection) }
         ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
+            .connectTimeout(.milliseconds(runtime.configuration.connectTimeout))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -195,7 +197,6 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
             .whenComplete { result in
                 switch result {
                 case let .success(channel):
-                    // The machine may have given up on this attempt (timeout, close) meanwhile.
                     guard self.runtime.currentConnection == connection else {
                         channel.close(promise: nil)
                         return
@@ -203,8 +204,9 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
                     self.channels[connection] = channel
                     self.runtime.connectionEstablished(connection)
                 case let .failure(error):
-                    self.logger.debug("zookeeper connect failed", metadata: ["host": "\(host)", "error": "\(error)"])
-                    self.runtime.connectionFailed(connection)
+                    self.logger.debug("zookeeper connect failed", metadata: ["address": "\(address)", "error": "\(error)"])
+                    guard self.runtime.currentConnection == connection else { return }
+                    self.connect(connection, host: host, to: addresses.dropFirst())
                 }
             }
     }

@@ -23,6 +23,8 @@ struct DirectConnection {
     private(set) var id: ConnectionID = 0
     /// The connect is in progress (wait for writability, then `finishConnect`).
     private(set) var connecting = false
+    /// The host's addresses not tried yet for this connection.
+    private var untried: ArraySlice<Socket.Address> = []
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
     /// TLS for every connection (nil: plain TCP), and the current connection's TLS session.
@@ -35,37 +37,56 @@ struct DirectConnection {
     var isOpen: Bool { fd >= 0 }
     var hasOutput: Bool { outboxOffset < outbox.count }
 
-    /// Starts connecting `id` to `host` (closing any previous socket); false when that fails
-    /// at once.
+    /// Starts connecting `id` to `host` (closing any previous socket), to each of its
+    /// addresses in turn; false when none of them can even start.
     mutating func open(_ host: HostAddress, id: ConnectionID, tls: TLSContext? = nil) -> Bool {
         close()
         self.id = id
         self.host = host.host
         tlsContext = tls
-        guard let socket = Socket.startConnect(host) else { return false }
-        fd = socket
-        connecting = true
-        return true
+        return open(Socket.addresses(of: host))
     }
 
-    /// Once the socket is writable while connecting: whether the connect succeeded (the
-    /// socket is closed when it did not).
-    mutating func finishConnect() -> Bool {
+    /// Starts connecting to each of `addresses` in turn (the connection's id and TLS as set).
+    mutating func open(_ addresses: [Socket.Address]) -> Bool {
+        untried = addresses[...]
+        return connectNextAddress()
+    }
+
+    /// Once the socket is writable while connecting: `.connected`, `.retrying` (that address
+    /// refused; the next one is being tried, wait for writability again) or `.failed` (no
+    /// address left; the socket is closed).
+    mutating func finishConnect() -> ConnectOutcome {
         connecting = false
         guard Socket.connectError(fd) == 0 else {
             close()
-            return false
+            return connectNextAddress() ? .retrying : .failed
         }
-        guard let tlsContext else { return true }
+        untried = []
+        guard let tlsContext else { return .connected }
         do {
             var stream = try TLSStream(context: tlsContext, host: host)
             stream.takeOutput(into: &outbox)  // the ClientHello
             tls = stream
         } catch {
             close()
-            return false
+            return .failed
         }
-        return flush()
+        return flush() ? .connected : .failed
+    }
+
+    enum ConnectOutcome { case connected, retrying, failed }
+
+    /// Starts a connect to the next untried address; false when none is left.
+    private mutating func connectNextAddress() -> Bool {
+        while let address = untried.popFirst() {
+            if let socket = Socket.startConnect(address) {
+                fd = socket
+                connecting = true
+                return true
+            }
+        }
+        return false
     }
 
     /// Queues `bytes` and writes what the socket takes; false when the connection broke (it

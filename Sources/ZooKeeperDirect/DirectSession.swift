@@ -206,10 +206,10 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
         let id = connection.id
         if connection.connecting {
             guard revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 else { return }
-            if connection.finishConnect() {
-                runtime.connectionEstablished(id, now: now)
-            } else {
-                connectionLost(id, failed: true, now: now)
+            switch connection.finishConnect() {
+            case .connected: runtime.connectionEstablished(id, now: now)
+            case .retrying: armedEvents = 0  // a new socket, for the next address
+            case .failed: connectionLost(id, failed: true, now: now)
             }
             return
         }

@@ -5,25 +5,51 @@ import ZooKeeperSession
 
 /// Non-blocking TCP sockets, just what the direct driver needs.
 enum Socket {
-    /// Starts connecting to `host` (numeric or a name); returns the socket, connected or
-    /// in progress (then wait for writability and check `connectError`).
-    static func startConnect(_ host: HostAddress) -> Int32? {
+    /// One address of a host, as getaddrinfo gave it.
+    struct Address {
+        var storage = sockaddr_storage()
+        var length: socklen_t = 0
+        var family: Int32 { Int32(storage.ss_family) }
+    }
+
+    /// Every address of `host` (numeric or a name), in getaddrinfo's order: a name such as
+    /// `localhost` may give ::1 first while the server listens on 127.0.0.1 only.
+    static func addresses(of host: HostAddress) -> [Address] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
         var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host.host, String(host.port), &hints, &result) == 0, let first = result else { return nil }
+        guard getaddrinfo(host.host, String(host.port), &hints, &result) == 0 else { return [] }
         defer { freeaddrinfo(result) }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
+        var addresses: [Address] = []
+        var entry = result
         while let info = entry {
             entry = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 || errno == EINPROGRESS { return fd }
-            close(fd)
+            guard let source = info.pointee.ai_addr,
+                  Int(info.pointee.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size else { continue }
+            var address = Address()
+            address.length = info.pointee.ai_addrlen
+            withUnsafeMutableBytes(of: &address.storage) { target in
+                target.copyMemory(from: UnsafeRawBufferPointer(start: source, count: Int(info.pointee.ai_addrlen)))
+            }
+            addresses.append(address)
         }
+        return addresses
+    }
+
+    /// Starts connecting to `address`; returns the socket, connected or in progress (then
+    /// wait for writability and check `connectError`), or nil when that failed at once.
+    static func startConnect(_ address: Address) -> Int32? {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = address
+        let rc = withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, address.length) }
+        }
+        if rc == 0 || errno == EINPROGRESS { return fd }
+        close(fd)
         return nil
     }
 

@@ -16,11 +16,7 @@ public enum ChildProcess {
     /// Waits off the cooperative pool: a test that blocks a pool thread (there are as many as
     /// cores, two here) stalls every other task of the process, timers and all.
     public static func run(_ argv: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runBlocking(argv, environment: environment) })
-            }
-        }
+        try await offCooperativePool { try runBlocking(argv, environment: environment) }
     }
 
     /// The same on the calling thread (for quick commands from synchronous code).
@@ -46,8 +42,12 @@ public enum ChildProcess {
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgv + cEnv).forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        resetSignals(&attributes)
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, nil, cArgv, cEnv)
+        let rc = posix_spawn(&pid, program, &actions, &attributes, cArgv, cEnv)
         close(out[1])
         close(err[1])
         guard rc == 0 else {
@@ -79,7 +79,31 @@ public enum ChildProcess {
                       error: String(decoding: collected[1], as: UTF8.self))
     }
 
+    /// A child starts with no signal blocked and every signal at its default action. It would
+    /// otherwise inherit the spawning thread's mask, and Dispatch's threads block SIGALRM and
+    /// SIGTERM: `timeout 5 cat` then never ends (seen: a `srvr` the server never closed held a
+    /// test run for 16 minutes), nor does anything told to stop with SIGTERM.
+    private static func resetSignals(_ attributes: inout posix_spawnattr_t) {
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    }
+
     private static func failure(_ what: String, _ code: Int32) -> ZooKeeperTestServerError {
         ZooKeeperTestServerError(kind: .other, description: "\(what): \(String(cString: strerror(code)))")
+    }
+}
+
+/// Runs blocking work (a child process, a socket read) on a Dispatch thread and awaits it: a
+/// test that blocks a cooperative pool thread (there are as many as cores, two here) stalls
+/// every other task of the process, and the time it measures with them.
+public func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

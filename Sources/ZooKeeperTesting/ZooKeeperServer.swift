@@ -151,38 +151,42 @@ public final class ZooKeeperServer: Sendable {
     }
 
     /// `srvr`'s Mode (`standalone`, `leader`, `follower`), or nil when not serving.
-    public func mode(of server: Int) -> String? {
-        guard let srvr = try? fourLetterWord("srvr", server: server, timeout: 1) else { return nil }
+    public func mode(of server: Int) async -> String? {
+        guard let srvr = try? await fourLetterWord("srvr", server: server, timeout: 1) else { return nil }
         return srvr.split(separator: "\n").first { $0.hasPrefix("Mode: ") }.map { String($0.dropFirst(6)) }
     }
 
     /// The id of the current leader of an ensemble, if any server says it is.
-    public func leader() -> Int? {
-        serverIDs.first { mode(of: $0) == "leader" }
+    public func leader() async -> Int? {
+        for id in serverIDs where await mode(of: id) == "leader" { return id }
+        return nil
     }
 
-    public func fourLetterWord(_ word: String, server: Int, timeout: Double = 5) throws -> String {
-        try Self.fourLetterWord(word, host: Self.host, port: port(of: server), timeout: timeout)
+    public func fourLetterWord(_ word: String, server: Int, timeout: Double = 5) async throws -> String {
+        try await Self.fourLetterWord(word, host: Self.host, port: port(of: server), timeout: timeout)
     }
 
-    /// Sends a four-letter word (`srvr`, `cons`, `mntr`, ...) and returns the answer.
-    public static func fourLetterWord(_ word: String, host: String, port: Int, timeout: Double = 5) throws -> String {
-        try FourLetterWord.send(word, host: host, port: port, timeout: .milliseconds(Int64(timeout * 1000)))
+    /// Sends a four-letter word (`srvr`, `cons`, `mntr`, ...) and returns the answer. The socket
+    /// waits off the cooperative pool (see `ChildProcess.run`).
+    public static func fourLetterWord(_ word: String, host: String, port: Int, timeout: Double = 5) async throws -> String {
+        try await offCooperativePool {
+            try FourLetterWord.send(word, host: host, port: port, timeout: .milliseconds(Int64(timeout * 1000)))
+        }
     }
 
     /// SIGKILL: a crash. Returns once the process is gone.
-    public func kill9(server id: Int) throws {
-        try runBlocking(["kill9", directory.path] + serverArgument(id))
+    public func kill9(server id: Int) async throws {
+        try await run(["kill9", directory.path] + serverArgument(id))
     }
 
     /// SIGSTOP: the server stays connected but goes silent, like a network partition.
-    public func stop(server id: Int) throws {
-        try runBlocking(["pause", directory.path] + serverArgument(id))
+    public func stop(server id: Int) async throws {
+        try await run(["pause", directory.path] + serverArgument(id))
     }
 
     /// SIGCONT: undoes `stop(server:)`.
-    public func resume(server id: Int) throws {
-        try runBlocking(["resume", directory.path] + serverArgument(id))
+    public func resume(server id: Int) async throws {
+        try await run(["resume", directory.path] + serverArgument(id))
     }
 
     /// Stops the server if it runs, starts it again on the same ports and data, and waits
@@ -214,23 +218,14 @@ public final class ZooKeeperServer: Sendable {
 
     deinit { stopAll() }
 
-    /// Runs a test-bed command about these servers (they wait, so off the cooperative pool).
+    /// Runs a test-bed command about these servers (off the cooperative pool: they wait).
     private func run(_ arguments: [String], timeout: Duration? = nil) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.runBlocking(arguments, timeout: timeout) })
-            }
-        }
-    }
-
-    /// Runs a quick test-bed command (signals) on the calling thread.
-    private func runBlocking(_ arguments: [String], timeout: Duration? = nil) throws {
         guard !stopped.withLock({ $0 }) else {
             throw ZooKeeperTestServerError(kind: .notRunning, description: "stopAll() was already called")
         }
         var environment: [String: String] = [:]
         if let timeout { environment["ZK_TESTBED_TIMEOUT"] = "\(max(timeout.components.seconds, 1))" }
-        let result = try Self.testBed(arguments, environment: environment)
+        let result = try await Self.testBed(arguments, environment: environment)
         guard result.status == 0 else {
             throw ZooKeeperTestServerError(kind: .notRunning, description: "zk-testbed.sh \(arguments.joined(separator: " ")): \(result.error)")
         }
@@ -238,14 +233,9 @@ public final class ZooKeeperServer: Sendable {
 
     // MARK: The script
 
+    /// Runs zk-testbed.sh and waits for it; answers its exit status and standard error.
     private static func testBed(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, error: String) {
         let result = try await ChildProcess.run(["/bin/bash", try scriptPath()] + arguments, environment: environment)
-        return (result.status, result.error)
-    }
-
-    /// Runs zk-testbed.sh and waits for it; answers its exit status and standard error.
-    private static func testBed(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, error: String) {
-        let result = try ChildProcess.runBlocking(["/bin/bash", try scriptPath()] + arguments, environment: environment)
         return (result.status, result.error)
     }
 

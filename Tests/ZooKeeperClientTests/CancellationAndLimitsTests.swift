@@ -15,7 +15,7 @@ import ZooKeeperTestSupport
         let root = uniqueRoot("cancel")
         try await zk.create(root)
 
-        try server.stop(server: 1)
+        try await server.stop(server: 1)
         let fired = EventLog<WatchEvent>()
         let call = Task { try await zk.exists(root) { fired.append($0) } }
         try await Task.sleep(for: .milliseconds(200))  // the request is written, the server silent
@@ -30,7 +30,7 @@ import ZooKeeperTestSupport
         #expect(took < .seconds(1), "returned \(took) after the cancel")
         #expect(throws: CancellationError.self) { try outcome.get() }
 
-        try server.resume(server: 1)
+        try await server.resume(server: 1)
         try await zk.waitUntilConnected(timeout: .seconds(10))
         try await zk.setData(root, data: [1])
         // The dropped request's watch was never registered: nothing hears the change, and

@@ -49,7 +49,7 @@ import ZooKeeperTestSupport
         let names = try await zk.getChildren(path)
         #expect(names.count == 1 && names[0].hasPrefix("_c_") && names[0].contains("-lock-"), "\(names)")
         try await lock.release()
-        curator.quit()
+        await curator.quit()
         await zk.close()
     }
 
@@ -87,7 +87,7 @@ import ZooKeeperTestSupport
         try await curator.expect("leader", count: 2, within: .seconds(1))
         let handOver = ContinuousClock.now - closing
         #expect(handOver < .seconds(1), "hand-over took \(handOver)")
-        curator.quit()
+        await curator.quit()
         await zk.close()
     }
 
@@ -103,7 +103,7 @@ import ZooKeeperTestSupport
         let theirs = try await curator.line(startingWith: "counted")
         #expect(Int32(theirs.split(separator: " ")[1]) ?? 0 <= 200)
         #expect(try await counter.get() == 200)
-        curator.quit()
+        await curator.quit()
         await zk.close()
     }
 }

@@ -95,8 +95,11 @@ final class CuratorPeer: Sendable {
         }
     }
 
-    func quit() {
+    /// Asks the peer to end and waits (polling, so no pool thread blocks) up to 10 s for it.
+    func quit() async {
         send("quit")
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if process.isRunning { process.terminate() }
     }
 }

@@ -3,22 +3,23 @@ import ZooKeeper
 import ZooKeeperTestSupport
 import NIOConcurrencyHelpers
 
-/// Collects events from callbacks so tests can wait for them.
+/// Collects events from callbacks, with the moment each arrived, so tests can wait for them and
+/// time them by their arrival rather than by when a polling test task got to run.
 final class EventLog<Event: Sendable>: Sendable {
-    private let box = NIOLockedValueBox<[Event]>([])
+    private let box = NIOLockedValueBox<[(event: Event, at: ContinuousClock.Instant)]>([])
 
-    var events: [Event] { box.withLockedValue { $0 } }
+    var events: [Event] { box.withLockedValue { $0.map(\.event) } }
 
-    func append(_ event: Event) { box.withLockedValue { $0.append(event) } }
+    func append(_ event: Event) { box.withLockedValue { $0.append((event, .now)) } }
 
-    /// Waits until an event matching `predicate` arrived; returns when it was seen, or nil.
+    /// Waits until an event matching `predicate` arrived; returns when it arrived, or nil.
     func waitFor(timeout: Duration, _ predicate: @escaping (Event) -> Bool) async -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if events.contains(where: predicate) { return ContinuousClock.now }
+        while true {
+            if let arrival = box.withLockedValue({ $0.first { predicate($0.event) }?.at }) { return arrival }
+            guard ContinuousClock.now < deadline else { return nil }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return nil
     }
 
     /// Waits until `count` events arrived, or fails the test after `timeout`.

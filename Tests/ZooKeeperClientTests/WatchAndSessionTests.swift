@@ -105,7 +105,7 @@ import ZooKeeperTestSupport
         #expect(zk.state == .connected)
         #expect(zk.sessionTimeout == .seconds(5))
         #expect(zk.sessionPassword.count == 16)
-        let cons = try server.fourLetterWord("cons", server: 1)
+        let cons = try await server.fourLetterWord("cons", server: 1)
         #expect(cons.contains("sid=\(SessionId.hex(zk.sessionId))"))
 
         let root = uniqueRoot("close")

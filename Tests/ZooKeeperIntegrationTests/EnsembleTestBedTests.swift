@@ -9,7 +9,8 @@ import ZooKeeperTestSupport
         let ensemble = try await ZooKeeperServer.startEnsemble()
         defer { ensemble.stopAll() }
         #expect(ensemble.serverIDs == [1, 2, 3])
-        let modes = ensemble.serverIDs.compactMap { ensemble.mode(of: $0) }
+        var modes: [String] = []
+        for id in ensemble.serverIDs { if let mode = await ensemble.mode(of: id) { modes.append(mode) } }
         #expect(modes.sorted() == ["follower", "follower", "leader"], "\(modes)")
 
         // A write through one member is seen through every other (after sync).
@@ -28,13 +29,14 @@ import ZooKeeperTestSupport
         #expect(moved.session.sessionId == writer.session.sessionId)
 
         // Killing the leader leaves a quorum of two; the killed member rejoins on restart.
-        let leader = try #require(ensemble.leader())
-        try ensemble.kill9(server: leader)
+        let leader = try #require(await ensemble.leader())
+        try await ensemble.kill9(server: leader)
         let survivor = ensemble.serverIDs.first { $0 != leader }!
         let afterKill = try await retrying { try PlainConnection(port: ensemble.port(of: survivor)) }
         #expect(try afterKill.call(.exists, ExistsRequest(path: path)).error == .ok)
         try await ensemble.restart(server: leader)
-        #expect(["leader", "follower"].contains(ensemble.mode(of: leader) ?? ""))
+        let rejoined = await ensemble.mode(of: leader)
+        #expect(["leader", "follower"].contains(rejoined ?? ""))
     }
 
     /// Elections take a moment after a kill; retry a connection briefly.

@@ -22,14 +22,14 @@ import ZooKeeperTestSupport
         _ = try reply.decode(Create2Response.self)
     }
 
-    @Test func handshakeYieldsASessionTheServerKnows() throws {
+    @Test func handshakeYieldsASessionTheServerKnows() async throws {
         let c = try connect(sessionTimeout: 12_000)
         #expect(c.session.timeOut == 12_000, "negotiated timeout within the server's bounds")
         #expect(c.session.passwd.count == 16)
         #expect(c.session.passwd != [UInt8](repeating: 0, count: 16))
         #expect(c.session.readOnly == false)
         #expect(c.session.sessionId != 0)
-        let cons = try server.fourLetterWord("cons", server: server.serverIDs[0])
+        let cons = try await server.fourLetterWord("cons", server: server.serverIDs[0])
         #expect(cons.contains("sid=\(SessionId.hex(c.session.sessionId))"), "cons lists \(SessionId.hex(c.session.sessionId)):\n\(cons)")
 
         // Out-of-range timeouts are clamped to the server's minSessionTimeout.
