@@ -66,10 +66,11 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
 
 /// The options zk.new (and zk.shared) take: a misspelt one is refused, not ignored.
 enum ClientOptions {
-    static let names: Set<String> = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls"]
+    // As bytes: a key is checked without making a String of it (zk.new runs per request in nginx).
+    static let names = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls"].map { Array($0.utf8) }
     /// The shim's own: `_hosted`, `_shared` (cosocket clients), and `name` of a shared client.
-    static let sharedNames: Set<String> = ["name"]
-    static let privateNames: Set<String> = ["_hosted", "_shared"]
+    static let sharedNames = [Array("name".utf8)]
+    static let privateNames = ["_hosted", "_shared"].map { Array($0.utf8) }
     /// A reply limit below 1 KiB would refuse handshakes; above 1 GiB protects nothing.
     static let frameBytes = 1_024...(1 << 30)
 
@@ -81,16 +82,15 @@ enum ClientOptions {
         for (key, _) in entries {
             switch key {
             case let .string(bytes):
-                let name = String(decoding: bytes, as: UTF8.self)
-                if names.contains(name) || privateNames.contains(name) || shared && sharedNames.contains(name) { continue }
-                unknown.append(name)
+                if names.contains(bytes) || privateNames.contains(bytes) || shared && sharedNames.contains(bytes) { continue }
+                unknown.append(String(decoding: bytes, as: UTF8.self))
             case let .number(n) where n == n.rounded() && abs(n) < 1e15:
                 unknown.append("[\(Int64(n))]")
             default:
                 unknown.append("[\(key.typeName)]")
             }
         }
-        return unknown.sorted().first
+        return unknown.min()
     }
 }
 
@@ -330,7 +330,8 @@ public func zkl_io_tick(_ pointer: UnsafeMutableRawPointer?) {
 public func zkl_io_wait_ms(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) -> Int64 {
     guard let pointer else { return -1 }
     let lua = client(pointer)
-    let due = [lua.io.nextDeadline, ticket == 0 ? nil : lua.deadline(of: ticket)].compactMap { $0 }.min()
-    guard let due else { return -1 }
+    // No array for two values: the cosocket driver asks before every read.
+    let timer = lua.io.nextDeadline, callDeadline = ticket == 0 ? nil : lua.deadline(of: ticket)
+    guard let due = timer.map({ min($0, callDeadline ?? $0) }) ?? callDeadline else { return -1 }
     return max(0, due - monotonicNow())
 }

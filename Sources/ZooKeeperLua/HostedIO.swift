@@ -83,7 +83,11 @@ final class HostedIO {
 
     /// The earliest timer of any session (monotonic ms).
     var nextDeadline: Int64? {
-        sessions.compactMap(\.nextDeadline).min()
+        var earliest: Int64?
+        for session in sessions {
+            if let due = session.nextDeadline, earliest.map({ due < $0 }) ?? true { earliest = due }
+        }
+        return earliest
     }
 
     private func link(of session: HostedSession, _ connection: ConnectionID) -> UInt64? {

@@ -126,11 +126,13 @@ final class LuaClient {
     }
 
     private func readiness(of ticket: Ticket) -> ([UInt64: [Mailbox.News]], [WatchEvent]) -> Bool {
-        { news, watchEvents in
-            ticket.parts.isEmpty
-                ? ticket.isReady(news[ticket.id] ?? [], watchEvents)
-                : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
-        }
+        { news, watchEvents in Self.isReady(ticket, news, watchEvents) }
+    }
+
+    private static func isReady(_ ticket: Ticket, _ news: [UInt64: [Mailbox.News]], _ watchEvents: [WatchEvent]) -> Bool {
+        ticket.parts.isEmpty
+            ? ticket.isReady(news[ticket.id] ?? [], watchEvents)
+            : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
     }
 
     enum Readiness: Int32 {
@@ -143,7 +145,8 @@ final class LuaClient {
     func check(_ id: UInt64) -> Readiness {
         let ticket = tickets[id]
         if ticket == nil && id != 0 { return .ready }
-        let state = mailbox.check(ready: ticket.map(readiness(of:)) ?? { _, _ in false })
+        // A closure that does not escape: no allocation per check (the cosocket driver checks often).
+        let state = mailbox.check { news, watchEvents in ticket.map { Self.isReady($0, news, watchEvents) } ?? false }
         if let ticket, state.ready || monotonicNow() >= ticket.deadline { return .ready }
         return state.callbackDue ? .callbackDue : .pending
     }

@@ -156,7 +156,9 @@ extension LuaClient {
         let before = (connectString, sessionTimeoutMillis)
         if let text = try args.optionalString(0) { connectString = text }
         if !args[1].isNil { sessionTimeoutMillis = try args.integer(1, range: 1...86_400_000) }
-        if connectString.trimmingCharacters(in: " \t") .isEmpty { return LuaFormat.failure("empty connect string", .badArguments) }
+        if connectString.utf8.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+            return LuaFormat.failure("empty connect string", .badArguments)
+        }
         if let zk, zk.state.isConnected { return .done([.boolean(true)]) }
         // A session that is reconnecting is kept and waited for: closing it would drop its
         // ephemerals and watches for a new session (unless other servers were asked for).
@@ -530,14 +532,5 @@ extension Result where Failure == ZooKeeperError {
     var error: ZooKeeperError {
         if case let .failure(error) = self { return error }
         return ZooKeeperError(.marshallingError, message: "unexpected reply")
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let scalars = unicodeScalars
-        let skip = Set(set.unicodeScalars)
-        guard let first = scalars.firstIndex(where: { !skip.contains($0) }), let last = scalars.lastIndex(where: { !skip.contains($0) }) else { return "" }
-        return String(scalars[first...last])
     }
 }

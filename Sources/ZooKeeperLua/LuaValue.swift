@@ -50,8 +50,7 @@ enum LuaValue: Equatable, Sendable {
     /// A field of a record table (string keys).
     subscript(field: String) -> LuaValue {
         guard case let .table(pairs) = self else { return .nil }
-        let key = Array(field.utf8)
-        return pairs.first { if case let .string(k) = $0.0 { k == key } else { false } }?.1 ?? .nil
+        return pairs.first { if case let .string(k) = $0.0 { k.elementsEqual(field.utf8) } else { false } }?.1 ?? .nil
     }
 
     /// The array part 1...n of a table, in order; nil if the table is not a proper array.

@@ -109,10 +109,10 @@ final class Mailbox: @unchecked Sendable {
 
     /// A state change for the on_state callbacks (a callback with reference 0), logged so that
     /// a call that waited for the change can wait for this post too (waitForState).
-    func post(state event: SessionEvent, callback: Callback) {
+    func post(state event: SessionEvent, callback: @autoclosure () -> Callback) {
         locked {
-            // Nobody to call: no callback to queue (one registered later hears later changes only).
-            if hasStateCallbacks { append(callback) }
+            // Nobody to call: no callback to queue, nor made (one registered later hears later changes only).
+            if hasStateCallbacks { append(callback()) }
             statesPosted += 1
             stateLog.append((statesPosted, event))
             if stateLog.count > 32 { stateLog.removeFirst(stateLog.count - 32) }

@@ -15,7 +15,9 @@ public struct SessionListeners: Sendable {
     /// The watcher of each request that carries one, to drop it if the request fails.
     private var requestWatchers: [RequestID: WatcherID] = [:]
     private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
-    private var stateHandlers: [UInt64: StateHandler] = [:]
+    /// By id, in increasing order (the order they are called in): kept sorted as they are added,
+    /// not sorted at every state change.
+    private var stateHandlers: [(id: UInt64, handler: StateHandler)] = []
 
     public init() {}
 
@@ -43,16 +45,19 @@ public struct SessionListeners: Sendable {
     }
 
     public mutating func addState(_ handler: @escaping StateHandler, id: UInt64) {
-        stateHandlers[id] = handler
+        removeState(id)
+        // Ids grow, so this is nearly always the end.
+        let index = stateHandlers.lastIndex { $0.id < id }.map { $0 + 1 } ?? 0
+        stateHandlers.insert((id, handler), at: index)
     }
 
     public mutating func removeState(_ id: UInt64) {
-        stateHandlers[id] = nil
+        stateHandlers.removeAll { $0.id == id }
     }
 
     /// Calls `done` once the session has ended (closed, expired or auth failed).
     public mutating func whenEnded(id: UInt64, _ done: @escaping @Sendable () -> Void) {
-        stateHandlers[id] = { event in if event == .closed || event == .expired || event == .authFailed { done() } }
+        addState({ event in if event == .closed || event == .expired || event == .authFailed { done() } }, id: id)
     }
 
     /// The completion to call with a request's result (what `calls(for: .complete)` makes,
@@ -64,6 +69,25 @@ public struct SessionListeners: Sendable {
             watchHandlers[watcher] = nil
         }
         return completions.removeValue(forKey: id)
+    }
+
+    /// Who hears a session event, to call after this returns: the handlers of `watchers` (with
+    /// the event as a `.none` watch event), then every state handler in the order they were
+    /// added. `sessionEnded`: every watch handler goes. Without a call list to build: a
+    /// per-request session sees two session events, and `calls(for:)` allocates per handler.
+    public mutating func sessionEventHandlers(watchers: Set<WatcherID>, sessionEnded: Bool)
+        -> (watch: [WatchHandler], state: StateHandlers) {
+        let watch = watchers.isEmpty ? [] : watchers.sorted().compactMap { watchHandlers[$0]?.handler }
+        if sessionEnded { watchHandlers.removeAll() }
+        return (watch, StateHandlers(entries: stateHandlers))
+    }
+
+    /// The state handlers at one moment, in the order they were added.
+    public struct StateHandlers: Sequence {
+        fileprivate let entries: [(id: UInt64, handler: StateHandler)]
+        public func makeIterator() -> LazyMapSequence<[(id: UInt64, handler: StateHandler)], StateHandler>.Iterator {
+            entries.lazy.map(\.handler).makeIterator()
+        }
     }
 
     /// The handler calls `action` asks for, in order, to make after this returns; none for the
@@ -81,14 +105,9 @@ public struct SessionListeners: Sendable {
                 return { entry.handler(event) }
             }
         case let .sessionEvent(event, watchers):
+            let handlers = sessionEventHandlers(watchers: watchers, sessionEnded: sessionEnded)
             let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
-            var calls: [() -> Void] = watchers.sorted().compactMap { id in
-                watchHandlers[id].map { entry in { entry.handler(stateEvent) } }
-            }
-            // In the order they were added (ids grow).
-            calls += stateHandlers.sorted { $0.key < $1.key }.map { entry in { entry.value(event) } }
-            if sessionEnded { watchHandlers.removeAll() }
-            return calls
+            return handlers.watch.map { handler in { handler(stateEvent) } } + handlers.state.map { handler in { handler(event) } }
         case .connect, .send, .closeConnection:
             return []
         }

@@ -168,9 +168,14 @@ public final class SessionRuntime {
             case let .complete(id, result):
                 let completion = listeners.completion(of: id, result: result)
                 completion?(result)
-            case let .sessionEvent(event, _):
+            case let .sessionEvent(event, watchers):
                 transport?.sessionChanged(event)
-                for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
+                let handlers = listeners.sessionEventHandlers(watchers: watchers, sessionEnded: machine.state.isTerminal)
+                if !handlers.watch.isEmpty {
+                    let stateEvent = WatchEvent(type: .none, state: event.keeperState, path: "")
+                    for handler in handlers.watch { handler(stateEvent) }
+                }
+                for handler in handlers.state { handler(event) }
             case .watchEvent:
                 for call in listeners.calls(for: action, sessionEnded: machine.state.isTerminal) { call() }
             }

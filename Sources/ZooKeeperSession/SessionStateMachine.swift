@@ -700,8 +700,11 @@ public struct SessionStateMachine: Sendable {
             }) ?? actions.endIndex)
         }
         outgoing.removeAll(keepingCapacity: true)
-        defer { actions.removeAll(keepingCapacity: true) }
-        return actions
+        // Handed over, not copied: emptying a buffer the caller still holds would allocate
+        // a new one at every input, even one with nothing to hand over.
+        let taken = actions
+        actions = []
+        return taken
     }
 }
 
