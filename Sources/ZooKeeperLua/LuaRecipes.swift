@@ -71,6 +71,8 @@ final class LuaLock {
     let path: String
     var inbox: RecipeInbox
     var attempt: RecipeRunner<LockMachine>?
+    /// The session the attempt runs on.
+    var session: AnyObject?
 
     init(path: String, inbox: RecipeInbox) {
         self.path = path
@@ -171,6 +173,8 @@ extension LuaClient {
         return .wait(ticket)
     }
 
+    private var isConnected: Bool { zk?.state.isConnected ?? false }
+
     private static func timedOut() -> Outcome { LuaFormat.failure("timeout", .operationTimeout) }
 
     // MARK: Methods of the objects
@@ -185,8 +189,11 @@ extension LuaClient {
         switch (method, recipe) {
         case let ("lock:acquire", .lock(lock)): return try acquire(lock, args)
         case let ("lock:release", .lock(lock)): return release(lock)
-        case let ("lock:is_held", .lock(lock)): return .done([.boolean(lock.attempt?.read { $0.isHeld } ?? false)])
-        case let ("election:is_leader", .election(election)): return .done([.boolean(election.runner.read { $0.hasLeadership })])
+        // Only while connected: the machine hears a lost connection a moment later (on the
+        // thread that runs its reactions), and a holder must not be told "held" meanwhile.
+        case let ("lock:is_held", .lock(lock)): return .done([.boolean(isConnected && lock.attempt?.read { $0.isHeld } ?? false)])
+        case let ("election:is_leader", .election(election)):
+            return .done([.boolean(isConnected && election.runner.read { $0.hasLeadership })])
         case let ("election:leader_id", .election(election)):
             return runOnce(LeaderQueryMachine(path: election.path), { .leader($0) }, start: { $0.start() }) { news in
                 switch news {
@@ -225,7 +232,9 @@ extension LuaClient {
 
     private func acquire(_ lock: LuaLock, _ args: LuaArguments) throws(BadArgument) -> Outcome {
         let timeout: Int64? = args[1].isNil ? nil : try args.integer(1, range: 0...86_400_000)
-        if let attempt = lock.attempt {
+        guard let zk, !zk.state.isTerminal else { return LuaFormat.failure(sessionEndedError) }
+        // An attempt of an earlier session ends with it (its machine hears the end a moment later).
+        if let attempt = lock.attempt, lock.session === zk.session {
             guard attempt.isFinished else { return LuaFormat.failure("this lock object already holds or is acquiring the lock", .badArguments) }
             lock.attempt = nil
         }
@@ -235,6 +244,7 @@ extension LuaClient {
         }
         lock.inbox = inbox
         lock.attempt = runner
+        lock.session = zk.session
         let deadline = monotonicNow() + (timeout ?? Self.forever)
         let ticket = recipeTicket(inbox, deadline: deadline, ready: { news in
             switch news {
