@@ -231,7 +231,7 @@ extension LuaClient {
     // MARK: Lock
 
     private func acquire(_ lock: LuaLock, _ args: LuaArguments) throws(BadArgument) -> Outcome {
-        let timeout: Int64? = args[1].isNil ? nil : try args.integer(1, range: 0...86_400_000)
+        let timeout: Int64? = args[1].isNil ? nil : try args.integer(1, range: 1...86_400_000)
         guard let zk, !zk.state.isTerminal else { return LuaFormat.failure(sessionEndedError) }
         // An attempt of an earlier session ends with it (its machine hears the end a moment later).
         if let attempt = lock.attempt, lock.session === zk.session {

@@ -39,7 +39,7 @@ import ZooKeeperSession
         script.command { $0.start() }
         #expect(operations(try script.answerLast(.failure(loss))) == [.getChildren(path: "/e", watch: false, includeStat: false)])
         let ended = script.feed(.session(.expired))
-        #expect(notices(ended).map { if case let .failed(error) = $0 { error.code } else { nil } } == [.sessionExpired])
+        #expect(notices(ended).map { notice -> ErrorCode? in if case let .failed(error) = notice { error.code } else { nil } } == [.sessionExpired])
         #expect(finishes(ended))
         #expect(script.feed(.session(.closed)).isEmpty)
     }
@@ -67,6 +67,6 @@ import ZooKeeperSession
         var refused = Script(ProtectedCreateMachine(path: "/n", mode: .persistent, protectedId: testId))
         refused.command { $0.start() }
         let failed = try refused.answerLast(.failure(ZooKeeperError(.noAuth)))
-        #expect(notices(failed).map { if case let .failed(error) = $0 { error.code } else { nil } } == [.noAuth])
+        #expect(notices(failed).map { notice -> ErrorCode? in if case let .failed(error) = notice { error.code } else { nil } } == [.noAuth])
     }
 }
