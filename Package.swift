@@ -78,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "ZooKeeperLua",
-            dependencies: ["ZooKeeperDirect", "CZooKeeperLua"],
+            dependencies: ["ZooKeeperDirect", "ZooKeeperRecipes", "CZooKeeperLua"],
             swiftSettings: hotPath
         ),
 

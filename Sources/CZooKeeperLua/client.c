@@ -69,17 +69,16 @@ int32_t await_call(lua_State *L, Client *client, uint64_t ticket, const uint8_t 
     return status;
 }
 
-/* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
-static int call_method(lua_State *L) {
-    Client *client = check_client(L);
-    const char *method = lua_tostring(L, lua_upvalueindex(1));
+/* Calls `method` with the stack values from `first` to the top and answers as the method does:
+ * waits (running callbacks) if it must, raises a caller mistake. */
+int invoke_method(lua_State *L, Client *client, const char *method, int first) {
     const uint8_t *reply;
     size_t reply_length;
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
     if (client->core == NULL) return push_not_connected(L);
-    status = start_call(L, client, method, 2, &ticket, &reply, &reply_length);
+    status = start_call(L, client, method, first, &ticket, &reply, &reply_length);
     if (status == ZKL_WAIT) {
         status = await_call(L, client, ticket, &reply, &reply_length);
     } else {
@@ -95,6 +94,12 @@ static int call_method(lua_State *L) {
         return lua_error(L);
     }
     return n;
+}
+
+/* Every method: encode the arguments, call the core, wait (running callbacks) if it must. */
+static int call_method(lua_State *L) {
+    Client *client = check_client(L);
+    return invoke_method(L, client, lua_tostring(L, lua_upvalueindex(1)), 2);
 }
 
 /* ---- the client's fields ------------------------------------------------------------------- */
@@ -205,20 +210,21 @@ void set_lifetime_metamethods(lua_State *L, lua_CFunction gc, lua_CFunction tost
     lua_setfield(L, -2, "__metatable");
 }
 
-/* The declared methods as { name = { batchable =, async =, instant =, hidden =, contract = } }:
+/* The declared methods as { name = { batchable =, async =, instant =, hidden =, contract =, object = } }:
  * cosocket.lua wraps the same methods and takes its instant set from it. */
 void push_method_table(lua_State *L) {
     static const struct {
         int32_t flag;
         const char *field;
     } FLAGS[] = {{ZKL_METHOD_BATCHABLE, "batchable"}, {ZKL_METHOD_ASYNC, "async"}, {ZKL_METHOD_INSTANT, "instant"},
-                 {ZKL_METHOD_HIDDEN, "hidden"}, {ZKL_METHOD_CONTRACT, "contract"}};
+                 {ZKL_METHOD_HIDDEN, "hidden"}, {ZKL_METHOD_CONTRACT, "contract"},
+                 {ZKL_METHOD_OBJECT, "object"}};
     const char *name;
     int32_t flags, i;
     size_t f;
     lua_newtable(L);
     for (i = 0; zkl_method(i, &name, &flags); i++) {
-        lua_createtable(L, 0, 5);
+        lua_createtable(L, 0, 6);
         for (f = 0; f < sizeof FLAGS / sizeof FLAGS[0]; f++) {
             lua_pushboolean(L, (flags & FLAGS[f].flag) != 0);
             lua_setfield(L, -2, FLAGS[f].field);
@@ -237,8 +243,16 @@ void register_client(lua_State *L) {
         lua_newtable(L);
         for (i = 0; zkl_method(i, &name, &flags); i++) {
             if (flags & ZKL_METHOD_HIDDEN) continue;
+            if (strchr(name, ':') != NULL) {
+                register_object_method(L, name);
+                continue;
+            }
             lua_pushstring(L, name);
-            lua_pushcclosure(L, call_method, 1);
+            if (flags & ZKL_METHOD_OBJECT) {
+                push_object_maker(L);
+            } else {
+                lua_pushcclosure(L, call_method, 1);
+            }
             lua_setfield(L, -2, name);
         }
         lua_setfield(L, -2, "methods");

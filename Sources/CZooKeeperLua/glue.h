@@ -53,6 +53,9 @@ GLUE int push_not_connected(lua_State *L);
 
 GLUE Client *check_client(lua_State *L);
 
+/* Calls `method` with the stack values from `first` on and answers as a method does. */
+GLUE int invoke_method(lua_State *L, Client *client, const char *method, int first);
+
 /* Starts `method` with the arguments from stack index `first` to the top. */
 GLUE int32_t start_call(lua_State *L, Client *client, const char *method, int first, uint64_t *ticket,
                         const uint8_t **reply, size_t *reply_length);
@@ -74,6 +77,15 @@ GLUE void push_method_table(lua_State *L);
 
 GLUE int call_async(lua_State *L);
 GLUE void register_handle_metatable(lua_State *L);
+
+/* ---- objects.c: recipe objects (client:lock(path)...) --------------------------------------- */
+
+/* With the method's name on top of the stack: replaces it with the client method that makes
+ * objects of that kind. */
+GLUE void push_object_maker(lua_State *L);
+
+/* Registers "<kind>:<method>" as a method of the objects of that kind. */
+GLUE void register_object_method(lua_State *L, const char *name);
 
 /* ---- hosted.c: the cosocket driver's primitives ----------------------------------------------- */
 

@@ -71,6 +71,17 @@ static int hosted_forget(lua_State *L) {
     return 0;
 }
 
+/* drop(client, id): a recipe object was collected; the core gives its work up. */
+static int hosted_drop(lua_State *L) {
+    Client *client = check_client(L);
+    lua_Number id = luaL_checknumber(L, 2);
+    if (client->core) {
+        zkl_drop_object(client->core, id);
+        release_refs(L, client->core);
+    }
+    return 0;
+}
+
 /* ready(client, list) -> n, event: fills list[1..n] with the tickets that became ready since
  * the last call (list[n+1] is nil); event tells whether a callback is due. */
 static int hosted_ready(lua_State *L) {
@@ -180,7 +191,7 @@ static int hosted_io_wait_ms(lua_State *L) {
 }
 
 static const luaL_Reg HOSTED[] = {
-    {"begin", hosted_begin}, {"check", hosted_check}, {"finish", hosted_finish}, {"forget", hosted_forget},
+    {"begin", hosted_begin}, {"check", hosted_check}, {"finish", hosted_finish}, {"forget", hosted_forget}, {"drop", hosted_drop},
     {"ready", hosted_ready}, {"session_state", hosted_session_state}, {"next_event", hosted_next_event}, {"next_log_line", hosted_next_log_line},
     {"io_next", hosted_io_next}, {"io_report", hosted_io_report}, {"io_tick", hosted_io_tick},
     {"io_wait_ms", hosted_io_wait_ms}, {NULL, NULL},

@@ -19,6 +19,7 @@ import ZooKeeperRecipes
 public final class LeaderElection: Sendable {
     public let path: String
     public let id: String
+    private let client: ZooKeeperClient
 
     private struct Inner {
         var isLeader = false
@@ -35,6 +36,7 @@ public final class LeaderElection: Sendable {
     init(client: ZooKeeperClient, path: String, id: String) {
         self.path = path
         self.id = id
+        self.client = client
         let runner = client.recipeRunner(LeaderLatchMachine(path: path, id: id)) { [weak self] notice in self?.heard(notice) }
         inner.withLockedValue { $0.runner = runner }
         runner.start { $0.start() }
@@ -67,6 +69,15 @@ public final class LeaderElection: Sendable {
             continuation.onTermination = { [weak self] _ in
                 _ = self?.inner.withLockedValue { $0.observers.removeValue(forKey: id) }
             }
+        }
+    }
+
+    /// The participant id of whoever leads now (ours or another participant's, Curator's
+    /// included), read from the lowest latch node; nil when nobody contends.
+    public func leaderID() async throws(ZooKeeperError) -> String? {
+        switch await client.runOnce(LeaderQueryMachine(path: path), start: { $0.start() }) {
+        case let .leader(id): return id
+        case let .failed(error): throw error
         }
     }
 

@@ -33,6 +33,8 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     private var armedEvents: UInt32 = 0
     /// A caller submitted and is about to drive: the socket is left to it, not the poller.
     private var callerWillDrive = false
+    /// Work handed over by `runUnlocked`, run by whichever thread releases the lock next.
+    private let deferred = DeferredWork()
 
     /// A session that starts connecting with `start()`.
     public init(configuration: SessionConfiguration) {
@@ -60,8 +62,21 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
 
     private func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        defer { unlock() }
         return body()
+    }
+
+    /// Releases the lock, then runs the work handed over meanwhile.
+    private func unlock() {
+        pthread_mutex_unlock(&lock)
+        deferred.run()
+    }
+
+    /// Runs `work` as soon as the session's lock is released, on the thread releasing it (the
+    /// poller or a driving caller): for a completion or handler (which run with the lock held)
+    /// whose reaction calls the session again, such as a recipe submitting its next request.
+    public func runUnlocked(_ work: @escaping @Sendable () -> Void) {
+        deferred.add(work)
     }
 
     // MARK: Facts
@@ -116,6 +131,12 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
             let socket = connection.fd
             let events = Int16(connection.connecting ? POLLOUT : (POLLIN | (connection.hasOutput ? POLLOUT : 0)))
             pthread_mutex_unlock(&lock)
+            if deferred.run() {
+                // What ran may have answered the caller or queued writes: look again first.
+                pthread_mutex_lock(&lock)
+                now = monotonicMillis()
+                continue
+            }
             var revents: Int16 = 0
             if socket >= 0 {
                 revents = Socket.poll(socket, events: events, timeoutMillis: min(wait, 1_000))
@@ -128,7 +149,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
         }
         driving = false
         handBackLazily(now: now)
-        pthread_mutex_unlock(&lock)
+        unlock()
     }
 
     /// After a drive, the socket goes back to the poller only if no caller drives again soon:
@@ -162,7 +183,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
 
     func pollerReady(_ events: UInt32) {
         pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        defer { unlock() }
         armedEvents = 0  // one-shot: delivering the event disarmed it
         guard !driving else { return }  // the driver re-arms when it is done
         var revents: Int16 = 0
@@ -175,7 +196,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
 
     func pollerTick() {
         pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        defer { unlock() }
         guard !driving else { return }
         callerWillDrive = false  // a caller that promised to drive and did not: take over
         runtime.tick()

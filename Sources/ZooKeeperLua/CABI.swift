@@ -212,6 +212,12 @@ public func zkl_forget(_ pointer: UnsafeMutableRawPointer?, _ ticket: UInt64) {
     client(pointer).forget(ticket)
 }
 
+@_cdecl("zkl_drop_object")
+public func zkl_drop_object(_ pointer: UnsafeMutableRawPointer?, _ id: Double) {
+    guard let pointer, id >= 1, id < 9_007_199_254_740_992 else { return }
+    client(pointer).dropRecipe(UInt64(id))
+}
+
 @_cdecl("zkl_next_event")
 public func zkl_next_event(_ pointer: UnsafeMutableRawPointer?, _ args: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
                            _ length: UnsafeMutablePointer<Int>) -> Int32 {

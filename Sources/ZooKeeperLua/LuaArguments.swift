@@ -11,7 +11,7 @@ struct BadArgument: Error {
 /// from a value stream) or as simple arguments read straight from the Lua stack (zkl_call_simple:
 /// a path or data is read in place, never copied into a LuaValue first).
 struct LuaArguments {
-    let method: String
+    var method: String
     private let values: [LuaValue]
     /// Valid during the call that made these arguments only.
     private let simple: UnsafeBufferPointer<zkl_arg>

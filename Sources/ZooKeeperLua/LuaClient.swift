@@ -71,6 +71,9 @@ final class LuaClient {
     var stateSince: [Int32: UInt64] = [:]
     private var stateObservation: SessionObservation?
     var logLines: [String] = []
+    /// The recipe objects Lua holds (client:lock, election, counter), by the id their userdata carries.
+    var recipes: [UInt64: LuaRecipe] = [:]
+    var nextRecipe: UInt64 = 1
     var requestCount: UInt64 = 0
     var authCount = 0
 
@@ -334,5 +337,6 @@ final class LuaClient {
         stateRefs.removeAll()
         stateSince.removeAll()
         tickets.removeAll()
+        recipes.removeAll()
     }
 }

@@ -18,6 +18,9 @@ struct LuaMethod: Sendable {
         static let hidden = Flags(rawValue: 8)
         /// One of the original client's calls (its contract).
         static let contract = Flags(rawValue: 16)
+        /// It answers an object (its first value is the object's id, the glue wraps it); the
+        /// object's methods are the declared `<name>:<method>`s.
+        static let object = Flags(rawValue: 32)
 
         /// One request, batchable and with an `_async` form.
         static let request: Flags = [.batchable, .async]
@@ -71,6 +74,20 @@ struct LuaMethod: Sendable {
         LuaMethod("on_state", "callback", "true", .instant),
         LuaMethod("dispatch", "[ms]", "callbacks run"),
         LuaMethod("batch", "calls", "packed answers"),
+        // Recipes (ZooKeeperRecipes): objects whose methods are `<kind>:<method>`, called with
+        // the object's id first.
+        LuaMethod("lock", "path", "lock", [.instant, .object]),
+        LuaMethod("lock:acquire", "[timeout_ms]", "true"),
+        LuaMethod("lock:release", "", "true"),
+        LuaMethod("lock:is_held", "", "boolean", .instant),
+        LuaMethod("election", "path, id, callback", "election", .object),
+        LuaMethod("election:is_leader", "", "boolean", .instant),
+        LuaMethod("election:leader_id", "", "id | nil"),
+        LuaMethod("election:close", "", "true"),
+        LuaMethod("counter", "path", "counter", [.instant, .object]),
+        LuaMethod("counter:get", "", "number"),
+        LuaMethod("counter:add", "delta", "new value"),
+        LuaMethod("counter:set", "value", "true"),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
     ]

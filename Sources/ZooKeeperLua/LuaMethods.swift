@@ -144,6 +144,8 @@ extension LuaClient {
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
+        case "lock", "election", "counter": return try makeRecipe(method, args)
+        case _ where method.contains(":"): return try callRecipe(method, args)
         default:
             // Declared but not implemented: the core's bug (ZooKeeperLuaTests calls every one).
             throw BadArgument(message: "resty.zookeeper: method '\(method)' is not implemented")
@@ -243,11 +245,18 @@ extension LuaClient {
         }
         var acl = Ids.openACLUnsafe
         var ttl: Int64?
+        var protected = false
         if let options {
-            var fields = LuaArguments(method: args.method, values: [options["acl"]])
-            fields.nested = (number: 6, fields: ["acl"], prefix: "opts.")
+            var fields = LuaArguments(method: args.method, values: [options["acl"], options["protected"]])
+            fields.nested = (number: 6, fields: ["acl", "protected"], prefix: "opts.")
             if let list = try fields.acl(0) { acl = list }
             if let value = options.number("ttl") { ttl = Int64(exactly: value.rounded()) }
+            protected = try fields.boolean(1)
+        }
+        if protected {
+            // Curator's protection: after a lost answer the node is found again, not made twice.
+            guard ttl == nil, !mode.isTTL else { throw args.bad(4, "opts.protected does not take a ttl") }
+            return protectedCreate(path: path, data: data, mode: mode, acl: acl)
         }
         return submit(.create(path: path, data: data, acl: acl, mode: mode, ttl: ttl)) { result in
             if case let .success(.created(created, _)) = result { return .done([.string(created)]) }

@@ -14,6 +14,8 @@ final class Mailbox: @unchecked Sendable {
         case session(SessionEvent)
         /// The event of a watch() on a shared client (which hears only its own watch).
         case watchEvent(WatchEvent)
+        /// What a recipe told the call waiting for it.
+        case recipe(RecipeNews)
     }
 
     /// A callback to run on the Lua thread.

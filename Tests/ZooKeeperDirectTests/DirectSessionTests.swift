@@ -65,4 +65,29 @@ import ZooKeeperTestSupport
         zk.close()
         writer.close()
     }
+
+    /// A completion runs with the session locked; work it hands to `runUnlocked` may call the
+    /// session again (a recipe's next request), on the driving caller and on the poller alike.
+    @Test func workHandedOverByACompletionRunsOnceTheLockIsReleased() async throws {
+        let zk = try await session()
+        let second = Box<Result<OperationResult, ZooKeeperError>>()
+        let chain: @Sendable (Result<OperationResult, ZooKeeperError>) -> Void = { _ in
+            zk.runUnlocked {
+                zk.submit(.exists(path: "/", watch: false), timeout: 5_000) { second.set($0) }
+            }
+        }
+        // Driven by the caller: the hand-over runs inside its drive, which then sees the answer.
+        zk.submit(.exists(path: "/", watch: false), timeout: 5_000, completion: chain)
+        zk.drive(until: monotonicMillis() + 6_000) { second.get != nil }
+        #expect(second.get.map { if case .success(.stat(.some)) = $0 { true } else { false } } == true)
+
+        // Nobody drives: the poller answers the first, runs the hand-over, answers the second.
+        let idle = Box<Result<OperationResult, ZooKeeperError>>()
+        zk.submit(.exists(path: "/", watch: false), timeout: 5_000) { _ in
+            zk.runUnlocked { zk.submit(.exists(path: "/", watch: false), timeout: 5_000) { idle.set($0) } }
+        }
+        for _ in 0..<250 where idle.get == nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(idle.get.map { if case .success(.stat(.some)) = $0 { true } else { false } } == true, "run by the poller")
+        zk.close()
+    }
 }

@@ -24,15 +24,23 @@ import Testing
         return String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
     }
 
-    /// The methods with a `### client:name` entry, by the `## ` section they are in.
+    /// The methods with a `### client:name` entry (a recipe object's: `### lock:name`, declared
+    /// as `lock:name`), by the `## ` section they are in.
     static func documentedMethods() throws -> [String: Set<String>] {
         var bySection: [String: Set<String>] = [:]
         var section = ""
+        let objects = Set(LuaMethod.all.filter { $0.flags.contains(.object) }.map(\.name))
+        func isName(_ text: Substring) -> Bool { !text.isEmpty && text.allSatisfy { $0 == "_" || ($0 >= "a" && $0 <= "z") } }
         for line in try referenceLines() {
             if line.hasPrefix("## ") { section = String(line.dropFirst(3)) }
-            guard line.hasPrefix("### client:") else { continue }
-            let name = line.dropFirst(11).prefix { $0 == "_" || ($0 >= "a" && $0 <= "z") }
-            if !name.isEmpty, name.count == line.count - 11 { bySection[section, default: []].insert(String(name)) }
+            guard line.hasPrefix("### ") else { continue }
+            let parts = line.dropFirst(4).split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, isName(parts[0]), isName(parts[1]) else { continue }
+            if parts[0] == "client" {
+                bySection[section, default: []].insert(String(parts[1]))
+            } else if objects.contains(String(parts[0])) {
+                bySection[section, default: []].insert(line.dropFirst(4).description)
+            }
         }
         return bySection
     }

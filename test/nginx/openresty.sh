@@ -12,6 +12,8 @@
 #   f. (in a's nginx) per-request clients waiting in dispatch() and watch() (to its timeout)
 #      make nginx log no [error] line with `lua_socket_log_errors off`, and only read timeouts
 #      without it;
+#   r. (in a's nginx) recipes: lock requests on the shared and per-request clients yield while
+#      they wait and never hold at once; concurrent counter adds from both sum up;
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
 #   b. two workers: 10,000 requests at concurrency 50 through the shared clients, each checking
@@ -217,6 +219,7 @@ EOF
     local bad; bad="$(log_check "$NGX_DIR/error.log")"
     [[ -z "$bad" ]] || problems+=("$bad")
     check_f
+    check_r
     stop_nginx 20
     ((QUIT_RC == 0)) || problems+=("nginx quit: exit code $QUIT_RC")
     if ((${#problems[@]} == 0)); then
@@ -260,6 +263,66 @@ check_f() {
         pass "f a per-request client waiting (dispatch 2 x 300 ms, watch() to its 4 s timeout): no [error] line with lua_socket_log_errors off; without it only $n_plain 'read timed out' lines"
     else
         fail "f per-request waits: ${problems[*]}"
+    fi
+}
+
+# ---- r. recipes in nginx ---------------------------------------------------------------------
+
+# Runs in check a's nginx (one worker): 2 requests on the shared client and 2 on per-request
+# clients contend for one lock, each holding it 400 ms: their waits yield (/plain answers
+# meanwhile) and the hold intervals never overlap; then 10 + 10 counter adds at once sum to 20
+# (read back by kazoo: Curator's 4-byte encoding).
+check_r() {
+    local problems=() t0 out="$WORK/r.json" paths="$WORK/r.paths" i
+    t0=$(now_ms)
+    for i in 1 2; do
+        echo "/rlock?via=shared&path=$ROOT/r/lock&hold=400"
+        echo "/rlock?via=request&path=$ROOT/r/lock&hold=400"
+    done >"$paths"
+    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$out" <"$paths" 2>"$WORK/r.err" &
+    local getter=$!
+    BG_PIDS+=("$getter")
+    sleep 0.2
+    local lat max
+    lat="$("$PY" "$ZK_TOOL" latency "$PORT" /plain 10 2>&1)"
+    max="$(sed -n 's/^max=//p' <<<"$lat")"
+    if [[ -z "$max" ]] || ! awk -v m="$max" 'BEGIN { exit !(m < 50) }'; then
+        problems+=("/plain max latency ${max:-?} ms while lock requests wait (want < 50): $lat")
+    fi
+    wait "$getter" 2>/dev/null
+    local verdict
+    verdict="$("$PY" - "$out" <<'EOF2'
+import json, re, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+held, bad = [], []
+for r in rows:
+    m = re.match(r"held from=(\S+) to=(\S+) is_held=true release=true \| nil via=(\w+)$", r.get("body", "").strip())
+    if r.get("status") != 200 or not m:
+        bad.append("%s -> %s %s" % (r.get("path"), r.get("status"), r.get("body", "")[:200]))
+    else:
+        held.append((float(m.group(1)), float(m.group(2)), m.group(3)))
+held.sort()
+overlaps = sum(1 for a, b in zip(held, held[1:]) if b[0] < a[1])
+print("held=%d overlaps=%d shared=%d request=%d" % (len(held), overlaps, sum(h[2] == "shared" for h in held), sum(h[2] == "request" for h in held)))
+for b in bad[:4]:
+    print("bad " + b)
+EOF2
+)"
+    log "r: $(tr '\n' ' ' <<<"$verdict")"
+    [[ "$(head -n 1 <<<"$verdict")" == "held=4 overlaps=0 shared=2 request=2" ]] || problems+=("lock: $(tr '\n' ' ' <<<"$verdict")")
+    for i in $(seq 10); do
+        echo "/rcount?via=shared&path=$ROOT/r/count"
+        echo "/rcount?via=request&path=$ROOT/r/count"
+    done >"$paths"
+    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$out" <"$paths" 2>>"$WORK/r.err"
+    local added; added="$(grep -c '"body": "added value=' "$out")"
+    ((added == 20)) || problems+=("counter: $added of 20 adds answered a value: $(grep -v 'added value' "$out" | head -n 2)")
+    local hex; hex="$(kz "$ZK" read "$ROOT/r/count")"
+    [[ "$hex" == 00000014 ]] || problems+=("counter: kazoo reads ${hex:-nothing}, expected 00000014 (20)")
+    if ((${#problems[@]} == 0)); then
+        pass "r recipes in nginx: 2 shared + 2 per-request lock holders never overlapped, /plain max $max ms while they waited; 20 concurrent counter adds sum to 20 ($(($(now_ms) - t0)) ms)"
+    else
+        fail "r recipes: ${problems[*]}"
     fi
 }
 

@@ -166,6 +166,41 @@ function M.run(opts, out)
     local states = {}
     line("on_state", c:on_state(function(s) states[#states + 1] = s end))
 
+    -- recipes (the Swift machines; their objects' methods are calls on the client)
+    local lock_a, lock_b = c:lock(root .. "/lock"), c:lock(root .. "/lock")
+    line("lock acquire", lock_a:acquire())
+    line("lock held", lock_a:is_held(), lock_b:is_held())
+    line("lock other object times out", lock_b:acquire(200))
+    line("lock release", lock_a:release())
+    line("lock other object acquires", lock_b:acquire(5000), lock_b:is_held())
+    line("lock release twice", lock_b:release(), lock_b:release())
+    local counter = c:counter(root .. "/counter")
+    line("counter get missing", counter:get())
+    line("counter set", counter:set(5))
+    line("counter add", counter:add(3), counter:add(-10))
+    line("counter get", counter:get(), c:get_data(root .. "/counter"))
+    local protected = c:create(root .. "/p-", "x", "ephemeral", true, { protected = true })
+    line("protected create", (protected:gsub("_c_[%x%-]+%-p%-", "_c_<uuid>-p-")))
+    local elected = {}
+    local function until_heard(text)
+        local deadline = os.time() + 5
+        while os.time() <= deadline do
+            for _, seen in ipairs(elected) do if seen == text then return true end end
+            c:dispatch(50)
+        end
+        return false
+    end
+    local e1 = c:election(root .. "/election", "one", function(leading) elected[#elected + 1] = "one:" .. tostring(leading) end)
+    line("election first leads", until_heard("one:true"))
+    local e2 = c:election(root .. "/election", "two", function(leading) elected[#elected + 1] = "two:" .. tostring(leading) end)
+    line("election", e1:is_leader(), e2:is_leader(), e2:leader_id())
+    line("election close", e1:close())
+    line("election handed over", until_heard("two:true"), e1:is_leader(), e2:is_leader(), e1:leader_id())
+    line("election heard", elected)
+    line("election close twice", e2:close(), e2:close(), e2:leader_id())
+    try("lock bad argument", lock_a.acquire, lock_a, "soon")
+    try("counter bad argument", counter.add, counter, 0.5)
+
     -- caller mistakes raise the same errors
     try("bad path", c.get_data, c, "no-slash")
     try("bad type", c.get_data, c, {})

@@ -42,6 +42,9 @@ enum {
     ZKL_METHOD_INSTANT = 4,   /* it answers at once, in any phase */
     ZKL_METHOD_HIDDEN = 8,    /* not a method of the object (the glue reaches it otherwise) */
     ZKL_METHOD_CONTRACT = 16, /* one of the original client's calls */
+    ZKL_METHOD_OBJECT = 32,   /* it answers an object: its first value is an id the glue wraps; the
+                                 object's methods are the declared "<name>:<method>"s, called on
+                                 the client with the id first */
 };
 int32_t zkl_method(int32_t index, const char **name, int32_t *flags);
 
@@ -78,6 +81,11 @@ int32_t zkl_finish(void *client, uint64_t ticket, const uint8_t **reply, size_t 
 
 /* Gives up a ticket that will not be finished; its answer is dropped when it comes. */
 void zkl_forget(void *client, uint64_t ticket);
+
+/* A recipe object (ZKL_METHOD_OBJECT) was collected: the core gives its work up (a lock attempt
+ * its node, an election its place) and hands its callback back (zkl_next_unref). Touches no
+ * reply: safe from a __gc that runs while another call's reply is being read. */
+void zkl_drop_object(void *client, double id);
 
 /* The next due callback: its registry reference (0 when none) and its arguments (a stream). */
 int32_t zkl_next_event(void *client, const uint8_t **args, size_t *length);

@@ -14,7 +14,8 @@
 -- This file makes the client objects and routes each call to its driver.
 local policy = require "resty.zookeeper.cosocket.policy"
 
-local pairs, type, tostring, error, rawget, setmetatable = pairs, type, tostring, error, rawget, setmetatable
+local pairs, type, tostring, error, rawget, setmetatable, getmetatable = pairs, type, tostring, error, rawget, setmetatable, getmetatable
+local newproxy = newproxy
 
 return function(native)
     local hosted = native._hosted
@@ -84,8 +85,47 @@ return function(native)
         return st
     end
 
+    -- Recipe objects (client:lock(path)...): the core keeps the recipe and answers an id; the
+    -- object holds it and the client. Its methods are the declared "<kind>:<method>"s, calls on
+    -- the client with the id first; collected, it tells the core to give its work up.
+    local OBJECT, kinds = {}, {}
+    local function kind_meta(kind)
+        local meta = kinds[kind]
+        if not meta then
+            meta = { __metatable = "locked", __index = {} }
+            meta.__tostring = function(object)
+                return "resty.zookeeper " .. kind .. " (" .. tostring(rawget(object, OBJECT).id) .. ")"
+            end
+            kinds[kind] = meta
+        end
+        return meta
+    end
+
+    local function make_object(client, kind, id, ...)
+        if type(id) ~= "number" then return id, ... end -- nil, err, code
+        local st = rawget(client, STATE)
+        local proxy = newproxy(true)
+        getmetatable(proxy).__gc = function() if st.core then hosted.drop(st.core, id) end end
+        return setmetatable({ [OBJECT] = { client = client, id = id, kind = kind, proxy = proxy } }, kind_meta(kind))
+    end
+
     for name, flags in pairs(declared) do
-        if not flags.hidden then
+        local kind, method = name:match("^([%w_]+):([%w_]+)$")
+        if kind then
+            kind_meta(kind).__index[method] = function(object, ...)
+                local o = type(object) == "table" and rawget(object, OBJECT)
+                if not o or o.kind ~= kind then
+                    error("bad argument #1 to '" .. method .. "' (resty.zookeeper " .. kind .. " expected; use "
+                        .. kind .. ":" .. method .. "(...))", 2)
+                end
+                return call(o.client, name, o.id, ...)
+            end
+        elseif flags.object then
+            methods[name] = function(self, ...)
+                check_self(self, name)
+                return make_object(self, name, call(self, name, ...))
+            end
+        elseif not flags.hidden then
             methods[name] = function(self, ...)
                 check_self(self, name)
                 return call(self, name, ...)

@@ -91,6 +91,50 @@ local function answer_event(path, event, err, started, kind)
     end
 end
 
+-- The client a recipe request uses: the worker's shared one, or one of its own (connected).
+local function recipe_client(via)
+    if via == "shared" then return shared_client() end
+    local client = assert(require("resty.zookeeper").new{ connect_string = config.hosts, timeout = 10000 })
+    assert(client:connect())
+    return client
+end
+
+-- GET /rlock?via=shared|request&path=...&hold=ms: acquires the lock (waiting: the call yields),
+-- holds it `hold` ms, releases it; answers when it held it (ngx.now(), s).
+function M.rlock()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local client = recipe_client(args.via)
+        local lock = client:lock(args.path)
+        local ok, err = lock:acquire(20000)
+        if not ok then
+            ngx.say("fail acquire: ", tostring(err))
+        else
+            ngx.update_time()
+            local from = ngx.now()
+            ngx.sleep((tonumber(args.hold) or 300) / 1000)
+            ngx.update_time()
+            local to = ngx.now()
+            local held = lock:is_held()
+            ok, err = lock:release()
+            ngx.say(string.format("held from=%.3f to=%.3f is_held=%s release=%s via=%s", from, to, tostring(held),
+                result_text(ok, err), args.via))
+        end
+        if args.via ~= "shared" then client:close() end
+    end)
+end
+
+-- GET /rcount?via=shared|request&path=...: adds 1 to the shared counter; answers the value.
+function M.rcount()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local client = recipe_client(args.via)
+        local value, err = client:counter(args.path):add(1)
+        ngx.say(value and ("added value=" .. value) or ("fail add: " .. tostring(err)))
+        if args.via ~= "shared" then client:close() end
+    end)
+end
+
 -- GET /watch?path=...[&kind=exists][&timeout=ms]: a per-request client waits in watch().
 function M.watch()
     guarded(function()
