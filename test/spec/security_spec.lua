@@ -78,10 +78,23 @@ describe("tls", function()
             if identity.scheme == "x509" and identity.user == "CN=client" then found = true end
         end
         assert.is_true(found)
-        local path = H.unique("tls")
-        local big = string.rep("0123456789", 3000)  -- over two TLS records
-        assert.are.equal(path, client:create(path, big, "ephemeral"))
-        assert.are.equal(big, client:get_data(path))
+    end)
+
+    -- Replies of many TLS records (up to just under jute.maxbuffer): their last records must not
+    -- wait in OpenSSL with the socket drained. Calls time out after 3 s, under the ping interval
+    -- (a third of the 10 s session the server grants), so no ping reply can rescue a stall.
+    it("reads values of many TLS records, up to 1 MB", function()
+        local client = H.client({ connect_string = tls_port, tls = ours, timeout = 3000 })
+        for _, size in ipairs({ 30000, 200000, 524287, 1000000 }) do
+            local path = H.unique("tls-" .. size)
+            local big = string.rep("0123456789abcdef", size / 16 + 1):sub(1, size)
+            assert.are.equal(path, client:create(path, big, "ephemeral"))
+            for _ = 1, 3 do
+                local data, err = client:get_data(path)
+                assert.are.equal(size, data and #data, tostring(err))
+                assert.is_true(data == big)
+            end
+        end
     end)
 
     it("refuses a server signed by another CA, at once", function()
