@@ -117,3 +117,53 @@ describe("tls", function()
         end
     end)
 end)
+
+-- kazoo (test/kazoo_peer.py with --tls and --sasl), an independent client, on the same servers.
+describe("kazoo cross-checks", function()
+    after_each(H.close_all)
+
+    local function kazoo(security, hosts, ...)
+        local args = {}
+        for _, word in ipairs(security) do args[#args + 1] = H.shell_quote(word) end
+        args[#args + 1] = H.shell_quote(hosts)
+        for i = 1, select("#", ...) do args[#args + 1] = H.shell_quote(select(i, ...)) end
+        local out, status = H.run("/usr/bin/python3 " .. H.shell_quote(H.root .. "/test/kazoo_peer.py") .. " "
+            .. table.concat(args, " ") .. " 2>/dev/null")
+        assert.are.equal(0, status, out)
+        return (out:gsub("%s+$", ""))
+    end
+    local kazoo_tls = { "--tls", ours.ca_file, ours.cert_file, ours.key_file }
+    local kazoo_bob = { "--sasl", "bob", "bobsecret" }
+    local kazoo_both = { "--tls", ours.ca_file, ours.cert_file, ours.key_file, "--sasl", "bob", "bobsecret" }
+
+    it("a node kazoo made over TLS with SASL, ACL sasl:bob, is ours to read with SASL over TLS", function()
+        local path = H.unique("kazoo-sasl")
+        assert.are.equal("created " .. path, kazoo(kazoo_both, tls_port, "sasl-node", path, "bob", "from kazoo"))
+        local anyone = H.client({ connect_string = plain })
+        assert.are.equal(-102, select(3, anyone:get_data(path)))
+        local client = H.client({ connect_string = tls_port, tls = ours, sasl = bob })
+        assert.are.equal("from kazoo", client:get_data(path))
+        assert.is_true(client:delete(path))
+    end)
+
+    it("a node we made with SASL, ACL sasl:bob, is kazoo's to read with SASL only", function()
+        local path = H.unique("ours-sasl")
+        local client = H.client({ connect_string = plain, sasl = bob })
+        assert.are.equal(path, client:create(path, "from lua", "persistent", false,
+            { acl = { { perms = 0x1f, scheme = "sasl", id = "bob" } } }))
+        assert.are.equal("noauth", kazoo({}, plain, "read-text", path))
+        assert.are.equal("from lua", kazoo(kazoo_bob, plain, "read-text", path))
+        assert.are.equal("noauth", kazoo(kazoo_tls, tls_port, "read-text", path))
+        assert.is_true(client:delete(path))
+    end)
+
+    it("what kazoo writes over TLS we read over TLS, and the other way", function()
+        local path = H.unique("kazoo-tls")
+        assert.are.equal("created " .. path, kazoo(kazoo_tls, tls_port, "create", path, "kazoo over tls"))
+        local client = H.client({ connect_string = tls_port, tls = ours })
+        assert.are.equal("kazoo over tls", client:get_data(path))
+        assert.is_truthy(client:set_data(path, "lua over tls"))
+        assert.are.equal("lua over tls", kazoo(kazoo_tls, tls_port, "read-text", path))
+        assert.is_true(client:delete(path))
+    end)
+end)
