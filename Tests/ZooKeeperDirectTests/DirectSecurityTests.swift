@@ -99,6 +99,50 @@ import ZooKeeperTestSupport
         try expectRefused(server.secureConnectString, tls: TLSOptions(caFile: "/nonexistent/ca.pem"), "CA file")
     }
 
+    /// A 3-node ensemble with TLS (client certificates needed) and SASL, on the Lua module's
+    /// transport: kill -9 of the session's server keeps the session, its watch and both
+    /// identities (a new handshake and SASL exchange on the next server).
+    @Test func secureEnsembleFailover() async throws {
+        let certificates = try await TestCertificates.make()
+        let ensemble = try await ZooKeeperServer.start(servers: 3, security: ServerSecurity(
+            saslUsers: ["bob": "bobsecret"], tls: .init(certificates: certificates, requireClientCertificate: true)))
+        defer { ensemble.stopAll() }
+        let bob = SASLCredentials(username: "bob", password: "bobsecret")
+        let zk = try session(ensemble.secureConnectString, sasl: bob, tls: TLSOptions(
+            caFile: certificates.caFile, certificateFile: certificates.clientCertificate, keyFile: certificates.clientKey,
+            serverName: "localhost"))
+        #expect(zk.state == .connected)
+        let path = "/direct-secure-\(UInt32.random(in: 0...UInt32.max))"
+        let bobOnly = [ACL(permissions: .all, id: Id(scheme: "sasl", id: "bob"))]
+        _ = perform(zk, .create(path: path, data: [1], acl: bobOnly, mode: .persistent))
+        let fired = Box<WatchEvent>()
+        zk.submit(.getData(path: path, watch: true), watch: { fired.set($0) }, timeout: 5_000) { _ in }
+        _ = perform(zk, .sync(path: path))
+        let sessionId = zk.facts.sessionId
+        let host = try #require(zk.facts.currentHost)
+        let victim = try #require(ensemble.serverIDs.first { ensemble.securePort(of: $0) == host.port })
+        try ensemble.kill9(server: victim)
+
+        // The next call waits for the reconnection (new handshake, SASL again) and then answers.
+        guard case .success(.identities(let identities))? = perform(zk, .whoAmI, timeout: 9_000) else {
+            Issue.record("whoAmI failed after the failover")
+            return
+        }
+        #expect(identities.contains(ClientInfo(authScheme: "x509", user: "CN=client")), "\(identities)")
+        #expect(identities.contains(ClientInfo(authScheme: "sasl", user: "bob")), "\(identities)")
+        #expect(zk.facts.sessionId == sessionId)
+        #expect(zk.facts.currentHost?.port != host.port)
+
+        let survivor = try #require(ensemble.serverIDs.first { $0 != victim })
+        let writer = try session("127.0.0.1:\(ensemble.port(of: survivor))", sasl: bob)
+        #expect(perform(writer, .setData(path: path, data: [2], version: -1)).map { if case .success = $0 { true } else { false } } == true)
+        zk.drive(until: monotonicMillis() + 5_000) { fired.get != nil }
+        #expect(fired.get == WatchEvent(type: .nodeDataChanged, state: .syncConnected, path: path))
+        _ = perform(writer, .delete(path: path, version: -1))
+        close(writer)
+        close(zk)
+    }
+
     /// Replies of many TLS records, read by a driving caller and by the poller: a reply whose
     /// last records wait decrypted or still encrypted in OpenSSL (the socket drained) must
     /// still be delivered. Sizes up to just under the server's jute.maxbuffer (1 MiB - 1).
