@@ -35,9 +35,13 @@ function _M.prepare(opts)
 end
 
 -- nginx reports a failed verification as "<X509 code>: <reason>" and a name that does not
--- match as "certificate host mismatch": a certificate refused, which no retry can mend.
-local function refused(err)
-    return err:find("^%d+: ") ~= nil or err == "certificate host mismatch"
+-- match as "certificate host mismatch": a certificate refused, which no retry can mend. Any
+-- other failure is only "handshake failed" (the alert goes to nginx's error log): the server
+-- refusing our certificate (or its absence) looks like that, and so does a server that dies
+-- mid-handshake. Before any handshake of the client has succeeded it is taken as a refusal (a
+-- setup that cannot work ends at once); after, as a lost connection (failover goes on).
+local function refused(tls, err)
+    return err:find("^%d+: ") ~= nil or err == "certificate host mismatch" or not tls.succeeded
 end
 
 --- The handshake on `sock`, just connected to `host`: true, or nil, message, and whether the
@@ -48,9 +52,12 @@ function _M.handshake(tls, sock, host)
         if not ok then return nil, "TLS: cannot use the client certificate: " .. tostring(err), true end
     end
     local ok, err = sock:sslhandshake(false, tls.server_name or host, tls.verify)
-    if ok then return true end
+    if ok then
+        tls.succeeded = true
+        return true
+    end
     err = tostring(err)
-    return nil, "TLS handshake failed: " .. err, refused(err)
+    return nil, "TLS handshake failed: " .. err, err ~= "timeout" and refused(tls, err)
 end
 
 return _M
