@@ -9,7 +9,9 @@
 --                                RSS, CPU over the hold, thread count
 -- Op workloads stop after N ops or SECONDS, whichever comes first. Paths: BENCH_PATH (default
 -- /bench/node), BENCH_SET_PATH (default /bench/set). BENCH_SESSION_TIMEOUT (ms, default 30000;
--- idle uses BENCH_IDLE_SESSION_TIMEOUT, default 10000). Prints one JSON line.
+-- idle uses BENCH_IDLE_SESSION_TIMEOUT, default 10000). BENCH_TLS_DIR: connect over TLS with
+-- the ca.pem, client.pem and client.key there (scripts/zk-test-certs.sh; server name localhost).
+-- Prints one JSON line.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = dir .. "/?.lua;" .. package.path
 local util = require("benchutil")
@@ -24,8 +26,12 @@ local path = os.getenv("BENCH_PATH") or "/bench/node"
 local set_path = os.getenv("BENCH_SET_PATH") or "/bench/set"
 local name = "lua-" .. util.interpreter()
 
+local tls_dir = os.getenv("BENCH_TLS_DIR")
+local tls = tls_dir and { ca_file = tls_dir .. "/ca.pem", cert_file = tls_dir .. "/client.pem",
+                          key_file = tls_dir .. "/client.key", server_name = "localhost" } or nil
+
 local function new_client(session_timeout)
-    local c = assert(zk.new { connect_string = cs, timeout = 10000, session_timeout = session_timeout })
+    local c = assert(zk.new { connect_string = cs, timeout = 10000, session_timeout = session_timeout, tls = tls })
     local ok, err = c:connect()
     if not ok then return nil, err end
     return c

@@ -7,6 +7,7 @@ PACKAGES=(
     libslf4j-java liblog4j1.2-java   # so that server writes a log the tests can show
     python3              # the test bed picks free ports with it
     python3-kazoo        # an independent client for cross-checks (run by /usr/bin/python3)
+    python3-pure-sasl    # kazoo's SASL (DIGEST-MD5), for the cross-checks of the SASL server
     liblua5.1-0-dev lua5.1 # Lua headers for the native module, and the plain Lua host
     luajit2              # OpenResty's LuaJIT (not Debian's luajit, which conflicts with nginx's Lua)
     lua-busted           # the Lua test runner

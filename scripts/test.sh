@@ -28,6 +28,7 @@ suite "lua" bash scripts/test-lua.sh
 suite "parity (native and nginx)" bash test/parity/run.sh
 suite "nginx" bash test/nginx/run.sh
 suite "nginx openresty" bash test/nginx/openresty.sh
+suite "nginx tls and sasl" bash test/nginx/security.sh
 # The rock reuses the debug module built above (a release build takes ~45 s more).
 suite "luarock (lua5.1, luajit, nginx)" env ZOOKEEPER_LUA_BUILD=debug bash test/rock/run.sh
 

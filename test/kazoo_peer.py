@@ -2,7 +2,10 @@
 """The one kazoo helper of the test suites: kazoo (Debian's python3-kazoo), a client written
 independently of ours, run as a subprocess to cross-check what our clients do.
 
-usage: kazoo_peer.py HOSTS COMMAND ARGS...
+usage: kazoo_peer.py [--tls CA CERT KEY] [--sasl USER PASSWORD] HOSTS COMMAND ARGS...
+  --tls CA CERT KEY               connect over TLS, verifying the server with CA (PEM), presenting
+                                  CERT and KEY (PEM)
+  --sasl USER PASSWORD            authenticate with SASL DIGEST-MD5 (Debian's python3-pure-sasl)
   read PATH                       the node's data as hex
   write PATH HEX                  create (with parents) or set the node
   create PATH [DATA]              create (with parents); prints "created PATH"
@@ -11,6 +14,8 @@ usage: kazoo_peer.py HOSTS COMMAND ARGS...
   set-many PREFIX FIRST LAST DATA set PREFIX<i>, pipelined
   delete PATH                     recursively; prints "deleted PATH"
   digest-node PATH USER PASSWORD  create PATH readable only by digest USER:PASSWORD
+  sasl-node PATH USER DATA        create PATH with DATA, readable only by sasl:USER
+  read-text PATH                  the node's data as text, or "noauth" when the ACL refuses us
   exists PATH...                  "PATH yes" or "PATH no", a line each
   wait-exists PATH SECONDS        "yes" once PATH exists, "no" on timeout
   owner PATH...                   "PATH 0x<ephemeralOwner>" or "PATH none"
@@ -33,8 +38,8 @@ import sys
 import time
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
-from kazoo.security import make_digest_acl
+from kazoo.exceptions import NoAuthError, NoNodeError
+from kazoo.security import ACL, Id, Permissions, make_digest_acl
 
 logging.basicConfig(level=logging.CRITICAL)
 
@@ -42,10 +47,11 @@ STAT_FIELDS = ["czxid", "mzxid", "ctime", "mtime", "version", "cversion", "avers
                "ephemeralOwner", "dataLength", "numChildren", "pzxid"]
 
 
-def connect(hosts, timeout=20):
+def connect(hosts, timeout=20, security=None):
     # Retries without end within a deadline: an ensemble that is electing a leader still answers.
     zk = KazooClient(hosts=hosts, timeout=10, connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1},
-                     command_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1, "deadline": timeout})
+                     command_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1, "deadline": timeout},
+                     **(security or {}))
     zk.start(timeout=timeout)
     return zk
 
@@ -118,6 +124,15 @@ def run(zk, hosts, cmd, args):
     elif cmd == "digest-node":
         path, user, password = args
         zk.create(path, b"guarded", acl=[make_digest_acl(user, password, all=True)], makepath=True)
+    elif cmd == "sasl-node":
+        acl = [ACL(Permissions.ALL, Id("sasl", args[1]))]
+        zk.create(args[0], args[2].encode(), acl=acl, makepath=True)
+        print("created " + args[0])
+    elif cmd == "read-text":
+        try:
+            print(zk.get(args[0])[0].decode())
+        except NoAuthError:
+            print("noauth")
     elif cmd == "exists":
         for path in args:
             print("%s %s" % (path, "yes" if zk.exists(path) else "no"))
@@ -154,11 +169,27 @@ def run(zk, hosts, cmd, args):
         sys.exit("unknown command %s\n%s" % (cmd, __doc__))
 
 
+def security_options(argv):
+    """The leading --tls/--sasl options as KazooClient arguments, and the rest of argv."""
+    options, rest = {}, argv[1:]
+    while rest and rest[0] in ("--tls", "--sasl"):
+        if rest[0] == "--tls" and len(rest) >= 4:
+            options.update(use_ssl=True, verify_certs=True, ca=rest[1], certfile=rest[2], keyfile=rest[3])
+            rest = rest[4:]
+        elif rest[0] == "--sasl" and len(rest) >= 3:
+            options["sasl_options"] = {"mechanism": "DIGEST-MD5", "username": rest[1], "password": rest[2]}
+            rest = rest[3:]
+        else:
+            sys.exit(__doc__)
+    return options, rest
+
+
 def main(argv):
-    if len(argv) < 3:
+    security, rest = security_options(argv)
+    if len(rest) < 2:
         sys.exit(__doc__)
-    hosts, cmd, args = argv[1], argv[2], argv[3:]
-    zk = connect(hosts)
+    hosts, cmd, args = rest[0], rest[1], rest[2:]
+    zk = connect(hosts, security=security)
     try:
         run(zk, hosts, cmd, args)
     finally:

@@ -163,14 +163,15 @@ static int hosted_io_next(lua_State *L) {
     }
 }
 
-/* io_report(client, what, link [, bytes]), what: "established" | "failed" | "closed" | "received" */
+/* io_report(client, what, link [, bytes]), what: "established" | "failed" | "closed" | "received"
+ * | "refused" (bytes: the TLS reason) */
 static int hosted_io_report(lua_State *L) {
-    static const char *const KINDS[] = {"established", "failed", "closed", "received", NULL};
+    static const char *const KINDS[] = {"established", "failed", "closed", "received", "refused", NULL};
     Client *client = check_client(L);
     int kind = luaL_checkoption(L, 2, NULL, KINDS) + 1;
     uint64_t link = check_ticket(L, 3);
     size_t length = 0;
-    const char *bytes = kind == ZKL_IO_RECEIVED ? luaL_checklstring(L, 4, &length) : NULL;
+    const char *bytes = kind == ZKL_IO_RECEIVED || kind == ZKL_IO_REFUSED ? luaL_checklstring(L, 4, &length) : NULL;
     if (client->core) zkl_io_report(client->core, kind, link, (const uint8_t *)bytes, length);
     return 0;
 }

@@ -135,14 +135,21 @@ struct DirectConnection {
         return .ended
     }
 
-    /// Decrypts into `buffer` what TLS has; reads ciphertext (and answers the handshake) until
-    /// it has some or the socket is drained.
+    /// Decrypts into `buffer` until it is full or TLS needs input the socket does not have yet,
+    /// reading ciphertext (and answering the handshake) as it goes. A record is at most 16 KB,
+    /// so one decrypt rarely fills the buffer: stopping there would leave whole records in
+    /// OpenSSL with the socket drained, and no readiness would ever come for them. A short
+    /// result therefore means exactly what it means on plain TCP: nothing more for now.
     private mutating func readTLS(into buffer: UnsafeMutableRawBufferPointer) -> Received {
+        var filled = 0
         do {
-            while fd >= 0 {
-                switch try tls?.read(into: buffer) {
-                case let .bytes(n)?: return .bytes(n)
+            while fd >= 0 && filled < buffer.count {
+                switch try tls?.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) {
+                case let .bytes(n)?:
+                    filled += n
+                    continue
                 case .closed?:
+                    if filled > 0 { return .bytes(filled) }  // the close is seen again on the next read
                     close()
                     return .ended
                 case .needInput?, nil: break
@@ -155,6 +162,7 @@ struct DirectConnection {
                     continue
                 }
                 if n < 0 && errno == EINTR { continue }
+                if filled > 0 { return .bytes(filled) }  // an end or a drained socket waits for the next read
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .drained }
                 close()
                 return .ended
@@ -163,7 +171,7 @@ struct DirectConnection {
             close()
             return error.refused ? .refused(error.message) : .ended
         }
-        return .ended
+        return filled > 0 ? .bytes(filled) : .ended
     }
 
     /// Closes the socket (which also drops it from the poller's epoll set) and its outbox.

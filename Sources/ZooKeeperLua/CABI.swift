@@ -149,8 +149,9 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     } catch {
         return fail(error.message)
     }
-    if tls != nil && flags.hosted {
-        return fail("tls is not supported on nginx cosockets yet; use the direct driver (docs/security.md)")
+    if flags.hosted, tls?.caFile != nil {
+        return fail("tls.ca_file cannot be used on nginx cosockets: nginx verifies with the CA of its "
+            + "lua_ssl_trusted_certificate directive (docs/security.md)")
     }
     let lua = LuaClient(connectString: connectString, timeoutMillis: timeout, sessionTimeoutMillis: sessionTimeout, debug: flags.debug,
                         maxFrameBytes: maxFrameBytes, hostedIO: flags.hosted, shared: flags.shared)

@@ -16,6 +16,8 @@ final class HostedIO {
     /// What the Lua driver reports about a link.
     enum Report: Int32 {
         case established = 1, failed = 2, closed = 3, received = 4
+        /// The link's TLS refused a certificate (either way); the bytes say why.
+        case refused = 5
     }
 
     private var sessions: [HostedSession] = []
@@ -73,6 +75,9 @@ final class HostedIO {
             links[link] = nil
             session.connectionClosed(connection)
         case .received: session.bytesReceived(bytes, connection: connection)
+        case .refused:
+            links[link] = nil
+            session.connectionRefused(connection, message: String(decoding: bytes, as: UTF8.self))
         }
     }
 

@@ -60,6 +60,13 @@ public final class HostedSession: DrivenSession, SessionTransport {
         runtime.connectionFailed(connection)
     }
 
+    /// The connection's TLS refused a certificate either way: retrying cannot help, the
+    /// session ends as `authFailed` with `message`.
+    public func connectionRefused(_ connection: ConnectionID, message: String) {
+        dropCommands(for: connection)
+        runtime.connectionRefused(connection, message: message)
+    }
+
     public func connectionClosed(_ connection: ConnectionID) {
         dropCommands(for: connection)
         runtime.connectionClosed(connection)

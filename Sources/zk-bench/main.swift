@@ -1,7 +1,9 @@
 // Benchmarks the Swift API, following bench/run.sh's peer convention:
 //   zk-bench CONNECT_STRING WORKLOAD N SECONDS
 // WORKLOAD: exists | get | set (sequential) | pexists | pget (BENCH_WINDOW in flight) | idle
-// (N sessions held SECONDS). Prints one JSON line; exit 2 for an unknown workload.
+// (N sessions held SECONDS). BENCH_TLS_DIR: TLS with the ca.pem, client.pem and client.key
+// there (scripts/zk-test-certs.sh; server name localhost). Prints one JSON line; exit 2 for an
+// unknown workload.
 import Histogram
 import ZooKeeper
 #if canImport(Glibc)
@@ -74,7 +76,12 @@ if workload == "idle" {
     exit(0)
 }
 
-let zk = try await ZooKeeperClient.connect(connect, sessionTimeout: .milliseconds(sessionTimeout))
+let tlsDirectory = environment("BENCH_TLS_DIR", "")
+let tls = tlsDirectory.isEmpty ? nil : TLSOptions(
+    caFile: tlsDirectory + "/ca.pem", certificateFile: tlsDirectory + "/client.pem", keyFile: tlsDirectory + "/client.key",
+    serverName: "localhost")
+let zk = try await ZooKeeperClient.connect(
+    configuration: .init(connectString: connect, sessionTimeout: .milliseconds(sessionTimeout), tls: tls))
 let limit = UInt64(seconds * 1e9)
 // BENCH_SWIFT_EXECUTOR=io runs the loop on the client's I/O thread (ZooKeeperClient.ioExecutor).
 let onIOThread = environment("BENCH_SWIFT_EXECUTOR", "default") == "io"

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import Testing
 import ZooKeeperDirect
@@ -24,10 +27,10 @@ import ZooKeeperTestSupport
         return session
     }
 
-    func perform(_ session: DirectSession, _ operation: Operation) -> Result<OperationResult, ZooKeeperError>? {
+    func perform(_ session: DirectSession, _ operation: Operation, timeout: Int64 = 5_000) -> Result<OperationResult, ZooKeeperError>? {
         let box = Box<Result<OperationResult, ZooKeeperError>>()
-        session.submit(operation, timeout: 5_000) { box.set($0) }
-        session.drive(until: monotonicMillis() + 6_000) { box.get != nil }
+        session.submit(operation, timeout: timeout) { box.set($0) }
+        session.drive(until: monotonicMillis() + timeout + 1_000) { box.get != nil }
         return box.get
     }
 
@@ -83,15 +86,7 @@ import ZooKeeperTestSupport
             return
         }
         #expect(identities.contains(ClientInfo(authScheme: "x509", user: "CN=client")))
-        // Large requests and replies cross many TLS records.
-        let path = "/direct-tls-\(UInt32.random(in: 0...UInt32.max))"
-        let big = [UInt8]((0..<200_000).map { UInt8(truncatingIfNeeded: $0) })
-        _ = perform(zk, .create(path: path, data: big, acl: Ids.openACLUnsafe, mode: .ephemeral))
-        guard case .success(.data(let data, _))? = perform(zk, .getData(path: path, watch: false)) else {
-            Issue.record("getData failed")
-            return
-        }
-        #expect(data == big)
+        try expectLargeValuesRoundTrip(zk)
         close(zk)
 
         var unrelated = ours
@@ -102,5 +97,87 @@ import ZooKeeperTestSupport
         try expectRefused(server.secureConnectString, tls: otherName, "certificate verify failed")
         try expectRefused(server.secureConnectString, tls: TLSOptions(caFile: certificates.caFile, serverName: "localhost"), "TLS")
         try expectRefused(server.secureConnectString, tls: TLSOptions(caFile: "/nonexistent/ca.pem"), "CA file")
+    }
+
+    /// A 3-node ensemble with TLS (client certificates needed) and SASL, on the Lua module's
+    /// transport: kill -9 of the session's server keeps the session, its watch and both
+    /// identities (a new handshake and SASL exchange on the next server).
+    @Test func secureEnsembleFailover() async throws {
+        let certificates = try await TestCertificates.make()
+        let ensemble = try await ZooKeeperServer.start(servers: 3, security: ServerSecurity(
+            saslUsers: ["bob": "bobsecret"], tls: .init(certificates: certificates, requireClientCertificate: true)))
+        defer { ensemble.stopAll() }
+        let bob = SASLCredentials(username: "bob", password: "bobsecret")
+        let zk = try session(ensemble.secureConnectString, sasl: bob, tls: TLSOptions(
+            caFile: certificates.caFile, certificateFile: certificates.clientCertificate, keyFile: certificates.clientKey,
+            serverName: "localhost"))
+        #expect(zk.state == .connected)
+        let path = "/direct-secure-\(UInt32.random(in: 0...UInt32.max))"
+        let bobOnly = [ACL(permissions: .all, id: Id(scheme: "sasl", id: "bob"))]
+        _ = perform(zk, .create(path: path, data: [1], acl: bobOnly, mode: .persistent))
+        let fired = Box<WatchEvent>()
+        zk.submit(.getData(path: path, watch: true), watch: { fired.set($0) }, timeout: 5_000) { _ in }
+        _ = perform(zk, .sync(path: path))
+        let sessionId = zk.facts.sessionId
+        let host = try #require(zk.facts.currentHost)
+        let victim = try #require(ensemble.serverIDs.first { ensemble.securePort(of: $0) == host.port })
+        try ensemble.kill9(server: victim)
+
+        // A call sent before the client noticed the loss fails with connectionLoss (as every
+        // client's would); the next waits for the reconnection (new handshake, SASL again).
+        let deadline = monotonicMillis() + 9_000
+        var answer = perform(zk, .whoAmI, timeout: 9_000)
+        while case .failure(let error)? = answer, error.code == .connectionLoss, monotonicMillis() < deadline {
+            answer = perform(zk, .whoAmI, timeout: deadline - monotonicMillis())
+        }
+        guard case .success(.identities(let identities))? = answer else {
+            Issue.record("whoAmI failed after the failover: \(String(describing: answer))")
+            return
+        }
+        #expect(identities.contains(ClientInfo(authScheme: "x509", user: "CN=client")), "\(identities)")
+        #expect(identities.contains(ClientInfo(authScheme: "sasl", user: "bob")), "\(identities)")
+        #expect(zk.facts.sessionId == sessionId)
+        #expect(zk.facts.currentHost?.port != host.port)
+
+        let survivor = try #require(ensemble.serverIDs.first { $0 != victim })
+        let writer = try session("127.0.0.1:\(ensemble.port(of: survivor))", sasl: bob)
+        #expect(perform(writer, .setData(path: path, data: [2], version: -1)).map { if case .success = $0 { true } else { false } } == true)
+        zk.drive(until: monotonicMillis() + 5_000) { fired.get != nil }
+        #expect(fired.get == WatchEvent(type: .nodeDataChanged, state: .syncConnected, path: path))
+        _ = perform(writer, .delete(path: path, version: -1))
+        close(writer)
+        close(zk)
+    }
+
+    /// Replies of many TLS records, read by a driving caller and by the poller: a reply whose
+    /// last records wait decrypted or still encrypted in OpenSSL (the socket drained) must
+    /// still be delivered. Sizes up to just under the server's jute.maxbuffer (1 MiB - 1).
+    /// Reads time out after 3 s, under the ping interval (a third of the 10 s session): a
+    /// stalled reply must not be rescued by the bytes of a ping's reply.
+    func expectLargeValuesRoundTrip(_ zk: DirectSession, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for size in [200_000, 524_287, 1_000_000] {
+            let path = "/direct-tls-\(size)-\(UInt32.random(in: 0...UInt32.max))"
+            let big = [UInt8]((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) })
+            let created = perform(zk, .create(path: path, data: big, acl: Ids.openACLUnsafe, mode: .ephemeral))
+            #expect(created.map { if case .success = $0 { true } else { false } } == true, "\(size): \(String(describing: created))",
+                    sourceLocation: sourceLocation)
+            for _ in 0..<3 {
+                guard case .success(.data(let data, _))? = perform(zk, .getData(path: path, watch: false), timeout: 3_000) else {
+                    Issue.record("getData of \(size) bytes failed (driving)", sourceLocation: sourceLocation)
+                    return
+                }
+                #expect(data == big, "\(size) bytes (driving)", sourceLocation: sourceLocation)
+            }
+            // Nobody drives: the poller thread reads the reply.
+            let box = Box<Result<OperationResult, ZooKeeperError>>()
+            zk.submit(.getData(path: path, watch: false), timeout: 3_000) { box.set($0) }
+            let deadline = monotonicMillis() + 4_000
+            while box.get == nil && monotonicMillis() < deadline { usleep(1_000) }
+            guard case .success(.data(let data, _))? = box.get else {
+                Issue.record("getData of \(size) bytes failed (poller): \(String(describing: box.get))", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(data == big, "\(size) bytes (poller)", sourceLocation: sourceLocation)
+        }
     }
 }

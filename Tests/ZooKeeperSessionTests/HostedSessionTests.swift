@@ -115,6 +115,21 @@ import ZooKeeperSession
         #expect(bed.session.facts.lastZxid == 9)
     }
 
+    /// nginx's TLS handshake refused a certificate: the session ends as authFailed with the
+    /// reason, at once, and no other host is tried.
+    @Test func aRefusedConnectionEndsTheSessionWithItsReason() throws {
+        var bed = try Bed()
+        bed.session.start()
+        guard case let .connect(_, _, connection)? = bed.commands().first else {
+            Issue.record("no connect")
+            return
+        }
+        bed.session.connectionRefused(connection, message: "TLS handshake failed: certificate host mismatch")
+        #expect(bed.session.state == .authFailed)
+        #expect(bed.session.facts.endReason?.message.contains("certificate host mismatch") == true)
+        #expect(!bed.commands().contains { if case .connect = $0 { true } else { false } })
+    }
+
     @Test func aLostConnectionDropsItsWritesFailsItsRequestsAndConnectsElsewhere() throws {
         var bed = try Bed()
         let connection = try bed.connect()
@@ -167,7 +182,6 @@ import ZooKeeperSession
         #expect(bed.commands() == [.close(connection)])
         #expect(heard.entries.contains("closed"))
         #expect(bed.session.state == .closed)
-        #expect(bed.session.nextDeadline == nil)
         // Closing again answers at once.
         bed.session.close(timeout: 1_000) { heard.entries.append("closed again") }
         #expect(heard.entries.last == "closed again")

@@ -78,10 +78,23 @@ describe("tls", function()
             if identity.scheme == "x509" and identity.user == "CN=client" then found = true end
         end
         assert.is_true(found)
-        local path = H.unique("tls")
-        local big = string.rep("0123456789", 3000)  -- over two TLS records
-        assert.are.equal(path, client:create(path, big, "ephemeral"))
-        assert.are.equal(big, client:get_data(path))
+    end)
+
+    -- Replies of many TLS records (up to just under jute.maxbuffer): their last records must not
+    -- wait in OpenSSL with the socket drained. Calls time out after 3 s, under the ping interval
+    -- (a third of the 10 s session the server grants), so no ping reply can rescue a stall.
+    it("reads values of many TLS records, up to 1 MB", function()
+        local client = H.client({ connect_string = tls_port, tls = ours, timeout = 3000 })
+        for _, size in ipairs({ 30000, 200000, 524287, 1000000 }) do
+            local path = H.unique("tls-" .. size)
+            local big = string.rep("0123456789abcdef", size / 16 + 1):sub(1, size)
+            assert.are.equal(path, client:create(path, big, "ephemeral"))
+            for _ = 1, 3 do
+                local data, err = client:get_data(path)
+                assert.are.equal(size, data and #data, tostring(err))
+                assert.is_true(data == big)
+            end
+        end
     end)
 
     it("refuses a server signed by another CA, at once", function()
@@ -102,5 +115,55 @@ describe("tls", function()
             assert.is_nil(client)
             assert.is_truthy(err:find("tls", 1, true), err)
         end
+    end)
+end)
+
+-- kazoo (test/kazoo_peer.py with --tls and --sasl), an independent client, on the same servers.
+describe("kazoo cross-checks", function()
+    after_each(H.close_all)
+
+    local function kazoo(security, hosts, ...)
+        local args = {}
+        for _, word in ipairs(security) do args[#args + 1] = H.shell_quote(word) end
+        args[#args + 1] = H.shell_quote(hosts)
+        for i = 1, select("#", ...) do args[#args + 1] = H.shell_quote(select(i, ...)) end
+        local out, status = H.run("/usr/bin/python3 " .. H.shell_quote(H.root .. "/test/kazoo_peer.py") .. " "
+            .. table.concat(args, " ") .. " 2>/dev/null")
+        assert.are.equal(0, status, out)
+        return (out:gsub("%s+$", ""))
+    end
+    local kazoo_tls = { "--tls", ours.ca_file, ours.cert_file, ours.key_file }
+    local kazoo_bob = { "--sasl", "bob", "bobsecret" }
+    local kazoo_both = { "--tls", ours.ca_file, ours.cert_file, ours.key_file, "--sasl", "bob", "bobsecret" }
+
+    it("a node kazoo made over TLS with SASL, ACL sasl:bob, is ours to read with SASL over TLS", function()
+        local path = H.unique("kazoo-sasl")
+        assert.are.equal("created " .. path, kazoo(kazoo_both, tls_port, "sasl-node", path, "bob", "from kazoo"))
+        local anyone = H.client({ connect_string = plain })
+        assert.are.equal(-102, select(3, anyone:get_data(path)))
+        local client = H.client({ connect_string = tls_port, tls = ours, sasl = bob })
+        assert.are.equal("from kazoo", client:get_data(path))
+        assert.is_true(client:delete(path))
+    end)
+
+    it("a node we made with SASL, ACL sasl:bob, is kazoo's to read with SASL only", function()
+        local path = H.unique("ours-sasl")
+        local client = H.client({ connect_string = plain, sasl = bob })
+        assert.are.equal(path, client:create(path, "from lua", "persistent", false,
+            { acl = { { perms = 0x1f, scheme = "sasl", id = "bob" } } }))
+        assert.are.equal("noauth", kazoo({}, plain, "read-text", path))
+        assert.are.equal("from lua", kazoo(kazoo_bob, plain, "read-text", path))
+        assert.are.equal("noauth", kazoo(kazoo_tls, tls_port, "read-text", path))
+        assert.is_true(client:delete(path))
+    end)
+
+    it("what kazoo writes over TLS we read over TLS, and the other way", function()
+        local path = H.unique("kazoo-tls")
+        assert.are.equal("created " .. path, kazoo(kazoo_tls, tls_port, "create", path, "kazoo over tls"))
+        local client = H.client({ connect_string = tls_port, tls = ours })
+        assert.are.equal("kazoo over tls", client:get_data(path))
+        assert.is_truthy(client:set_data(path, "lua over tls"))
+        assert.are.equal("lua over tls", kazoo(kazoo_tls, tls_port, "read-text", path))
+        assert.is_true(client:delete(path))
     end)
 end)

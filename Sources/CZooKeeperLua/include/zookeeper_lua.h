@@ -129,7 +129,8 @@ enum {
 int32_t zkl_io_next(void *client, uint64_t *link, const uint8_t **bytes, size_t *length, int32_t *port);
 
 /* What happened to a link: */
-enum { ZKL_IO_ESTABLISHED = 1, ZKL_IO_FAILED = 2, ZKL_IO_CLOSED = 3, ZKL_IO_RECEIVED = 4 };
+/* REFUSED: the link's TLS refused a certificate (bytes: why); the session ends as auth_failed. */
+enum { ZKL_IO_ESTABLISHED = 1, ZKL_IO_FAILED = 2, ZKL_IO_CLOSED = 3, ZKL_IO_RECEIVED = 4, ZKL_IO_REFUSED = 5 };
 void zkl_io_report(void *client, int32_t kind, uint64_t link, const uint8_t *bytes, size_t length);
 
 /* Time passed: pings, timeouts, reconnect pauses are due when zkl_io_wait_ms says. */

@@ -9,10 +9,12 @@
 --  * cosocket/shared.lua   the driver of a client shared by a worker (zk.shared): a timer owns
 --                          the connection, requests hand their operations over;
 --  * cosocket/policy.lua   which phases may wait, which request owns a per-request client;
---  * cosocket/handles.lua  client:<method>_async(...) handles.
+--  * cosocket/handles.lua  client:<method>_async(...) handles;
+--  * cosocket/tls.lua      TLS on the links (nginx's OpenSSL, client certificates).
 --
 -- This file makes the client objects and routes each call to its driver.
 local policy = require "resty.zookeeper.cosocket.policy"
+local tls = require "resty.zookeeper.cosocket.tls"
 
 local pairs, type, tostring, error, rawget, setmetatable, getmetatable = pairs, type, tostring, error, rawget, setmetatable, getmetatable
 local newproxy = newproxy
@@ -157,9 +159,12 @@ return function(native)
         copy._hosted, copy._shared = true, shared or nil
         local core, err = native.new(copy)
         if not core then return nil, err end
+        local tls_options, tls_err = tls.prepare(copy.tls)
+        if tls_options == nil then return nil, tls_err end
         local st = {
             core = core, shared = shared, debug = copy.debug, links = {},
             connect_timeout = type(copy.timeout) == "number" and copy.timeout or 3000,
+            tls = tls_options,
             turn_waiters = 0,
         }
         return setmetatable({ [STATE] = st }, Client), st

@@ -1,5 +1,7 @@
 -- Moving bytes for a hosted client: carries out what the core asks (connect, send, close) on
 -- cosockets, one per link, and runs the callbacks that came due. Both drivers use it.
+local tls = require "resty.zookeeper.cosocket.tls"
+
 local ngx = ngx
 local ngx_log, ngx_DEBUG, ngx_ERR = ngx.log, ngx.DEBUG, ngx.ERR
 local tcp = ngx.socket.tcp
@@ -33,6 +35,24 @@ return function(hosted)
         while run_one(next_event(core)) do end
     end
 
+    -- Opens a link's cosocket (TLS too, when the client has it): the socket, or nil, the
+    -- report for the core ("failed", or "refused" when TLS refused a certificate) and why.
+    local function open_link(st, host, port)
+        local sock = tcp()
+        sock:settimeout(st.connect_timeout)
+        local ok, err = sock:connect(host, port)
+        if not ok then return nil, "failed", err end
+        if st.tls then
+            local refused
+            ok, err, refused = tls.handshake(st.tls, sock, host)
+            if not ok then
+                sock:close()
+                return nil, refused and "refused" or "failed", err
+            end
+        end
+        return sock
+    end
+
     function _M.drop_link(st, link)
         local sock = st.links[link]
         st.links[link] = nil
@@ -55,17 +75,15 @@ return function(hosted)
             local kind, link, a, b = io_next(core)
             if not kind then break end
             if kind == "connect" then
-                local sock = tcp()
-                sock:settimeout(st.connect_timeout)
-                local ok, err = sock:connect(a, b)
-                if ok then
+                local sock, report, err = open_link(st, a, b)
+                if sock then
                     st.links[link] = sock
                     st.current = link
                     io_report(core, "established", link)
                     if st.start_reader then st.start_reader(st, link, sock) end
                 else
                     if st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: connect to ", a, ":", b, " failed: ", err) end
-                    io_report(core, "failed", link)
+                    io_report(core, report, link, err)
                 end
             elseif kind == "send" then
                 local sock = st.links[link]

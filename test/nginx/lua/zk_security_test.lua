@@ -1,0 +1,145 @@
+-- Handlers of the nginx TLS and SASL suite (test/nginx/security.sh). Each handler prints one
+-- line per check, "ok <name>" or "not ok <name>: <why>", which the suite counts.
+local zk = require "resty.zookeeper"
+
+local M = {}
+local config = {}
+
+local function ours(changes)
+    local tls = { cert_file = config.certs .. "/client.pem", key_file = config.certs .. "/client.key",
+                  server_name = "localhost" }
+    for k, v in pairs(changes or {}) do tls[k] = v end
+    return tls
+end
+
+local BOB = { mechanism = "DIGEST-MD5", username = "bob", password = "bobsecret" }
+
+local function check(name, ok, why)
+    if ok then ngx.say("ok ", name) else ngx.say("not ok ", name, ": ", tostring(why)) end
+    return ok
+end
+
+local function has_identity(client, scheme, user)
+    local identities, err = client:who_am_i()
+    if not identities then return false, err end
+    local seen = {}
+    for _, identity in ipairs(identities) do
+        if identity.scheme == scheme and identity.user == user then return true end
+        seen[#seen + 1] = tostring(identity.scheme) .. ":" .. tostring(identity.user)
+    end
+    return false, "identities: " .. table.concat(seen, ",")
+end
+
+local function unique(name)
+    return string.format("/zk_security_%s_%d_%d", name, ngx.worker.pid(), math.random(1, 1e9))
+end
+
+-- Values of many TLS records (up to just under jute.maxbuffer) survive the trip.
+local function round_trips(name, client)
+    for _, size in ipairs({ 200000, 1000000 }) do
+        local path = unique(name .. "_" .. size)
+        local value = string.rep("0123456789abcdef", size / 16 + 1):sub(1, size)
+        local created, err = client:create(path, value, "ephemeral")
+        if check(name .. " creates " .. size .. " bytes", created == path, err) then
+            local data, get_err = client:get_data(path)
+            check(name .. " reads " .. size .. " bytes back", data == value, data and #data or get_err)
+        end
+    end
+end
+
+-- connect() fails at once with a message containing `text`, the session auth_failed.
+local function refused(name, options, text)
+    local client, err = zk.new(options)
+    if not check(name .. ": zk.new accepts the options", client, err) then return end
+    local started = ngx.now()
+    local ok, connect_err = client:connect()
+    ngx.update_time()
+    local took = ngx.now() - started
+    check(name .. ": connect refused", ok == nil, "connected")
+    check(name .. ": the message says why", tostring(connect_err):find(text, 1, true), connect_err)
+    check(name .. ": at once", took < 3, "took " .. took .. " s")
+    check(name .. ": auth_failed", client:session_state() == "auth_failed", client:session_state())
+    client:close()
+    return connect_err
+end
+
+function M.init_worker(options)
+    config = options
+    local client, err = zk.shared{ name = "secure", connect_string = config.secure, timeout = 5000, tls = ours(), sasl = BOB }
+    if not client then ngx.log(ngx.ERR, "zktest: zk.shared over TLS: ", err) end
+end
+
+-- A per-request client over TLS with a client certificate.
+function M.request()
+    local client = assert(zk.new{ connect_string = config.secure, timeout = 5000, tls = ours() })
+    local ok, err = client:connect()
+    if not check("per-request TLS connect", ok, err) then return end
+    check("per-request who_am_i shows x509 CN=client", has_identity(client, "x509", "CN=client"))
+    round_trips("per-request", client)
+    client:close()
+end
+
+-- The worker's shared client: TLS with a client certificate and SASL on one session.
+function M.shared()
+    local client, err = zk.shared("secure")
+    if not check("zk.shared over TLS made", client, err) then return end
+    local ok, connect_err = client:connect()
+    if not check("shared TLS+SASL connects", ok, connect_err) then return end
+    check("shared who_am_i shows x509 CN=client", has_identity(client, "x509", "CN=client"))
+    check("shared who_am_i shows sasl bob", has_identity(client, "sasl", "bob"))
+    local path = unique("shared_sasl")
+    local created, create_err = client:create(path, "for bob", "ephemeral", false,
+        { acl = { { perms = 0x1f, scheme = "sasl", id = "bob" } } })
+    if check("shared creates a node with ACL sasl:bob", created == path, create_err) then
+        check("shared reads it", client:get_data(path) == "for bob")
+    end
+    round_trips("shared", client)
+end
+
+-- SASL on a per-request client (plain TCP).
+function M.sasl()
+    local bob = assert(zk.new{ connect_string = config.plain, timeout = 5000, sasl = BOB })
+    local ok, err = bob:connect()
+    if not check("per-request SASL connect", ok, err) then return end
+    check("per-request who_am_i shows sasl bob", has_identity(bob, "sasl", "bob"))
+    local path = unique("sasl")
+    local created, create_err = bob:create(path, "for bob", "persistent", false,
+        { acl = { { perms = 0x1f, scheme = "sasl", id = "bob" } } })
+    if check("bob creates a node with ACL sasl:bob", created == path, create_err) then
+        local anyone = assert(zk.new{ connect_string = config.plain, timeout = 5000 })
+        assert(anyone:connect())
+        local data, anyone_err, code = anyone:get_data(path)
+        check("without SASL: NoAuth", data == nil and code == -102, tostring(anyone_err) .. " " .. tostring(code))
+        anyone:close()
+        check("bob reads it", bob:get_data(path) == "for bob")
+        bob:delete(path)
+    end
+    bob:close()
+    local message = refused("wrong password", { connect_string = config.plain, timeout = 5000,
+        sasl = { mechanism = "DIGEST-MD5", username = "bob", password = "not-the-one" } }, "refused the credentials of bob")
+    check("the password is not echoed", not tostring(message):find("not-the-one", 1, true), message)
+end
+
+function M.refusals()
+    refused("another server name", { connect_string = config.secure, timeout = 5000,
+        tls = ours({ server_name = "elsewhere.example" }) }, "TLS handshake failed: certificate host mismatch")
+    refused("no client certificate", { connect_string = config.secure, timeout = 5000,
+        tls = { server_name = "localhost" } }, "TLS handshake failed: handshake failed")
+    for _, make in ipairs({ "new", "shared" }) do
+        local options = { connect_string = config.secure, tls = ours({ ca_file = config.certs .. "/ca.pem" }) }
+        if make == "shared" then options.name = "with-ca-file" end
+        local client, err = zk[make](options)
+        check("zk." .. make .. " refuses tls.ca_file, naming lua_ssl_trusted_certificate",
+            client == nil and tostring(err):find("lua_ssl_trusted_certificate", 1, true), err)
+    end
+    local client, err = zk.new{ connect_string = config.secure, tls = ours({ cert_file = "/nonexistent/client.pem" }) }
+    check("zk.new refuses an unreadable certificate file", client == nil and tostring(err):find("certificate file", 1, true), err)
+end
+
+-- This location's lua_ssl_trusted_certificate is a CA that did not sign the server.
+function M.wrong_ca()
+    refused("a CA that did not sign the server", { connect_string = config.secure, timeout = 5000, tls = ours() },
+        "TLS handshake failed: 19: self-signed certificate in certificate chain")
+end
+
+return M
