@@ -17,29 +17,18 @@ enum HostResolver {
         if !detach({ done(lookUp(host)) }) { done(lookUp(host)) }
     }
 
-    /// getaddrinfo, on the calling thread.
+    /// getaddrinfo, on the calling thread, as NIO's addresses.
     static func lookUp(_ host: HostAddress) -> [SocketAddress] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_family = AF_UNSPEC
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host.host, String(host.port), &hints, &result) == 0 else { return [] }
-        defer { freeaddrinfo(result) }
-        var addresses: [SocketAddress] = []
-        var entry = result
-        while let info = entry {
-            entry = info.pointee.ai_next
-            guard let raw = info.pointee.ai_addr else { continue }
-            switch info.pointee.ai_family {
-            case AF_INET:
-                addresses.append(raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: host.host) })
-            case AF_INET6:
-                addresses.append(raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: host.host) })
-            default:
-                continue
+        host.resolvedAddresses().compactMap { resolved in
+            var storage = resolved.storage
+            return withUnsafeBytes(of: &storage) { raw -> SocketAddress? in
+                switch resolved.family {
+                case AF_INET: SocketAddress(raw.load(as: sockaddr_in.self), host: host.host)
+                case AF_INET6: SocketAddress(raw.load(as: sockaddr_in6.self), host: host.host)
+                default: nil
+                }
             }
         }
-        return addresses
     }
 
     private final class Work {

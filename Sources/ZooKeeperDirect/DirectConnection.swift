@@ -44,7 +44,7 @@ struct DirectConnection {
         self.id = id
         self.host = host.host
         tlsContext = tls
-        return open(Socket.addresses(of: host))
+        return open(host.resolvedAddresses())
     }
 
     /// Starts connecting to each of `addresses` in turn (the connection's id and TLS as set).

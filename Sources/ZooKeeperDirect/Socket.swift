@@ -5,37 +5,7 @@ import ZooKeeperSession
 
 /// Non-blocking TCP sockets, just what the direct driver needs.
 enum Socket {
-    /// One address of a host, as getaddrinfo gave it.
-    struct Address {
-        var storage = sockaddr_storage()
-        var length: socklen_t = 0
-        var family: Int32 { Int32(storage.ss_family) }
-    }
-
-    /// Every address of `host` (numeric or a name), in getaddrinfo's order: a name such as
-    /// `localhost` may give ::1 first while the server listens on 127.0.0.1 only.
-    static func addresses(of host: HostAddress) -> [Address] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_family = AF_UNSPEC
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host.host, String(host.port), &hints, &result) == 0 else { return [] }
-        defer { freeaddrinfo(result) }
-        var addresses: [Address] = []
-        var entry = result
-        while let info = entry {
-            entry = info.pointee.ai_next
-            guard let source = info.pointee.ai_addr,
-                  Int(info.pointee.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size else { continue }
-            var address = Address()
-            address.length = info.pointee.ai_addrlen
-            withUnsafeMutableBytes(of: &address.storage) { target in
-                target.copyMemory(from: UnsafeRawBufferPointer(start: source, count: Int(info.pointee.ai_addrlen)))
-            }
-            addresses.append(address)
-        }
-        return addresses
-    }
+    typealias Address = ResolvedAddress
 
     /// Starts connecting to `address`; returns the socket, connected or in progress (then
     /// wait for writability and check `connectError`), or nil when that failed at once.

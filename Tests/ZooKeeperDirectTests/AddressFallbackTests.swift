@@ -42,7 +42,7 @@ import ZooKeeperSession
     }
 
     @Test func aNameResolvesToItsAddresses() {
-        let addresses = Socket.addresses(of: HostAddress(host: "localhost", port: 2181))
+        let addresses = HostAddress(host: "localhost", port: 2181).resolvedAddresses()
         #expect(!addresses.isEmpty)
     }
 }
