@@ -2,6 +2,8 @@
 //   zk-bench CONNECT_STRING WORKLOAD N SECONDS
 // WORKLOAD: exists | get | set (sequential) | pexists | pget (BENCH_WINDOW in flight) | idle
 // (N sessions held SECONDS). Prints one JSON line; exit 2 for an unknown workload.
+// BENCH_INSTRUMENTS=metrics,tracing turns on the client's metrics and spans (with the process's
+// default, no-op, backends: what the client itself pays), to compare with them off.
 import Histogram
 import ZooKeeper
 #if canImport(Glibc)
@@ -74,7 +76,10 @@ if workload == "idle" {
     exit(0)
 }
 
-let zk = try await ZooKeeperClient.connect(connect, sessionTimeout: .milliseconds(sessionTimeout))
+let instruments = environment("BENCH_INSTRUMENTS", "").split(separator: ",")
+let zk = try await ZooKeeperClient.connect(configuration: .init(
+    connectString: connect, sessionTimeout: .milliseconds(sessionTimeout),
+    metrics: instruments.contains("metrics") ? ZooKeeperMetrics() : nil, tracing: instruments.contains("tracing") ? ZooKeeperTracing() : nil))
 let limit = UInt64(seconds * 1e9)
 // BENCH_SWIFT_EXECUTOR=io runs the loop on the client's I/O thread (ZooKeeperClient.ioExecutor).
 let onIOThread = environment("BENCH_SWIFT_EXECUTOR", "default") == "io"
