@@ -27,15 +27,17 @@ public struct ZooKeeperTracing: Sendable {
 
 extension ZooKeeperTracing {
     /// Starts the span of one request, in the calling task's context.
-    func startSpan(_ operation: Operation, kind: OperationKind, server: HostAddress?) -> any Span {
+    func startSpan(_ operation: Operation, kind: OperationKind, server: () -> HostAddress?) -> any Span {
         let span = tracer.startSpan(kind.rawValue, ofKind: .client)
+        // A sampled-out or no-op span drops attributes: skip building them (and reading the server).
+        guard span.isRecording else { return span }
         span.updateAttributes { attributes in
             attributes["db.system.name"] = "zookeeper"
             attributes["db.operation.name"] = kind.rawValue
             if let path = operation.path { attributes["zookeeper.path"] = path }
             if case let .multi(operations) = operation { attributes["db.operation.batch.size"] = operations.count }
             if case let .multiRead(operations) = operation { attributes["db.operation.batch.size"] = operations.count }
-            if let server {
+            if let server = server() {
                 attributes["server.address"] = server.host
                 attributes["server.port"] = server.port
             }

@@ -15,10 +15,10 @@ final class RequestInstruments: Sendable {
     }
 
     /// Starts measuring one request, on the caller's task (its span is a child of the task's).
-    /// `server` is read only when tracing: it costs a lock.
+    /// `server` is read only for a recording span: it costs a lock.
     func begin(_ operation: Operation, server: () -> HostAddress?) -> MeasuredRequest {
         let kind = OperationKind(operation)
-        return MeasuredRequest(kind: kind, started: .now(), span: tracing?.startSpan(operation, kind: kind, server: server()), metrics: metrics)
+        return MeasuredRequest(kind: kind, started: .now(), span: tracing?.startSpan(operation, kind: kind, server: server), metrics: metrics)
     }
 }
 
