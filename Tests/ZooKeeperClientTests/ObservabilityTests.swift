@@ -70,7 +70,7 @@ import ZooKeeperTestSupport
         let reconnects = try metrics.expectCounter("zookeeper_reconnects")
         #expect(reconnects.totalValue == 0)
 
-        try server.kill9(server: 1)
+        try await server.kill9(server: 1)
         #expect(await states.waitFor(timeout: .seconds(10)) { $0 == .disconnected } != nil)
         #expect(try stateGauge(metrics, "connecting").lastValue == 1)
         try await server.restart(server: 1)
