@@ -29,6 +29,9 @@ let package = Package(
         // `swift package generate-documentation --target ZooKeeper` (the DocC catalog in Sources/ZooKeeper).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Opt-in metrics and spans per request (Configuration.metrics, .tracing); never in the Lua module.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Layer 1: the wire protocol. Values in, bytes out and back; no I/O, no threads, no Lua.
@@ -66,6 +69,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // ZooKeeperClient is a Service (ZooKeeperClient+Service.swift).
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // CoreMetrics, not Metrics: the latter pulls Foundation into the module.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
 
@@ -121,6 +127,8 @@ let package = Package(
             dependencies: [
                 "ZooKeeper", "ZooKeeperTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
         ),
         .testTarget(

@@ -44,13 +44,17 @@ public final class ZooKeeperClient: Sendable {
         public var sasl: SASLCredentials?
         /// TLS on every connection (connect to the servers' secureClientPort).
         public var tls: TLSOptions?
+        /// swift-metrics of requests, errors, reconnects and session state; nil: none (`ZooKeeperMetrics`).
+        public var metrics: ZooKeeperMetrics?
+        /// A span per request; nil: none, whatever tracer is bootstrapped (`ZooKeeperTracing`).
+        public var tracing: ZooKeeperTracing?
 
         /// A configuration with the defaults a typical application wants.
         public init(
             connectString: String, sessionTimeout: Duration = .seconds(30), connectTimeout: Duration? = nil,
             requestTimeout: Duration = .seconds(10), canBeReadOnly: Bool = false, maxInFlight: Int = 10_000,
             maxFrameLength: Int = FrameDecoder.defaultMaxFrameLength, sessionId: Int64? = nil, password: [UInt8]? = nil, logger: Logger = Logger(label: "zookeeper"),
-            sasl: SASLCredentials? = nil, tls: TLSOptions? = nil
+            sasl: SASLCredentials? = nil, tls: TLSOptions? = nil, metrics: ZooKeeperMetrics? = nil, tracing: ZooKeeperTracing? = nil
         ) {
             self.connectString = connectString
             self.sessionTimeout = sessionTimeout
@@ -64,6 +68,8 @@ public final class ZooKeeperClient: Sendable {
             self.logger = logger
             self.sasl = sasl
             self.tls = tls
+            self.metrics = metrics
+            self.tracing = tracing
         }
     }
 
@@ -71,6 +77,8 @@ public final class ZooKeeperClient: Sendable {
     public let configuration: Configuration
     let driver: SessionDriver
     private let requestTimeoutMillis: Int64
+    /// Nil unless metrics or tracing was asked for.
+    private let instruments: RequestInstruments?
 
     /// An executor on the client's I/O thread, for loops of calls that should not pay two
     /// thread hops per call (the reply otherwise resumes the task on another thread):
@@ -98,6 +106,10 @@ public final class ZooKeeperClient: Sendable {
             maxInFlight: configuration.maxInFlight, maxFrameLength: configuration.maxFrameLength, sessionId: configuration.sessionId ?? 0,
             password: configuration.password ?? [UInt8](repeating: 0, count: 16), sasl: configuration.sasl, tls: configuration.tls)
         driver = SessionDriver(configuration: session, logger: configuration.logger)
+        instruments = RequestInstruments(metrics: configuration.metrics, tracing: configuration.tracing)
+        if let metrics = instruments?.metrics {
+            driver.onStateChange({ metrics.sessionChanged($0) }, current: { metrics.sessionIs($0) })
+        }
         driver.start()
     }
 
@@ -170,16 +182,7 @@ public final class ZooKeeperClient: Sendable {
         }
         // The state is read on the loop where the handler is registered: a connect answered
         // between a read here and the registration there would otherwise go unheard.
-        let id = driver.onStateChange({ event in
-            switch event {
-            case .connected, .reconnected: settle(.connected)
-            case .connectedReadOnly: settle(.connectedReadOnly)
-            case .expired: settle(.expired)
-            case .authFailed: settle(.authFailed)
-            case .closed: settle(.closed)
-            case .connecting, .disconnected: break
-            }
-        }, current: settle)
+        let id = driver.onStateChange({ settle($0.state) }, current: settle)
         defer { driver.removeStateHandler(id) }
         let timer = driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
             waiter.fulfil(.failure(ZooKeeperError(.connectionLoss, message: "could not connect within \(timeout)")))
@@ -213,7 +216,16 @@ public final class ZooKeeperClient: Sendable {
         _ operation: Operation, watch: WatchCallback? = nil, persistent: Bool = false, timeout: Duration? = nil,
         completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void
     ) {
-        driver.submit(operation, watch: watch, persistent: persistent, timeout: timeout?.milliseconds ?? requestTimeoutMillis, completion: completion)
+        let millis = timeout?.milliseconds ?? requestTimeoutMillis
+        guard let instruments else {
+            driver.submit(operation, watch: watch, persistent: persistent, timeout: millis, completion: completion)
+            return
+        }
+        let request = instruments.begin(operation) { driver.facts.currentHost }
+        driver.submit(operation, watch: watch, persistent: persistent, timeout: millis) { result in
+            if case let .failure(error) = result { request.end(error: error) } else { request.end(error: nil) }
+            completion(result)
+        }
     }
 
     /// Runs any operation; the typed methods below are built on it. Throws `ZooKeeperError`,
@@ -225,6 +237,21 @@ public final class ZooKeeperClient: Sendable {
 
     func perform(_ operation: Operation, watch: (@Sendable (WatchEvent) -> Void)?, persistent: Bool, timeout: Duration? = nil,
                  ticket: RequestTicket = RequestTicket()) async throws -> OperationResult {
+        guard let instruments else { return try await send(operation, watch: watch, persistent: persistent, timeout: timeout, ticket: ticket) }
+        let request = instruments.begin(operation) { driver.facts.currentHost }
+        do {
+            let result = try await send(operation, watch: watch, persistent: persistent, timeout: timeout, ticket: ticket)
+            request.end(error: nil)
+            return result
+        } catch {
+            request.end(error: error)
+            throw error
+        }
+    }
+
+    /// Submits a request and awaits its answer or the task's cancellation.
+    private func send(_ operation: Operation, watch: (@Sendable (WatchEvent) -> Void)?, persistent: Bool, timeout: Duration?,
+                      ticket: RequestTicket) async throws -> OperationResult {
         let millis = timeout?.milliseconds ?? requestTimeoutMillis
         let call = PendingCall()
         return try await withTaskCancellationHandler {

@@ -3,7 +3,8 @@
 // WORKLOAD: exists | get | set (sequential) | pexists | pget (BENCH_WINDOW in flight) | idle
 // (N sessions held SECONDS). BENCH_TLS_DIR: TLS with the ca.pem, client.pem and client.key
 // there (scripts/zk-test-certs.sh; server name localhost). Prints one JSON line; exit 2 for an
-// unknown workload.
+// unknown workload. BENCH_INSTRUMENTS=metrics,tracing turns on the client's metrics and spans
+// (with the process's default, no-op, backends: what the client itself pays).
 import Histogram
 import ZooKeeper
 #if canImport(Glibc)
@@ -80,8 +81,10 @@ let tlsDirectory = environment("BENCH_TLS_DIR", "")
 let tls = tlsDirectory.isEmpty ? nil : TLSOptions(
     caFile: tlsDirectory + "/ca.pem", certificateFile: tlsDirectory + "/client.pem", keyFile: tlsDirectory + "/client.key",
     serverName: "localhost")
-let zk = try await ZooKeeperClient.connect(
-    configuration: .init(connectString: connect, sessionTimeout: .milliseconds(sessionTimeout), tls: tls))
+let instruments = environment("BENCH_INSTRUMENTS", "").split(separator: ",")
+let zk = try await ZooKeeperClient.connect(configuration: .init(
+    connectString: connect, sessionTimeout: .milliseconds(sessionTimeout), tls: tls,
+    metrics: instruments.contains("metrics") ? ZooKeeperMetrics() : nil, tracing: instruments.contains("tracing") ? ZooKeeperTracing() : nil))
 let limit = UInt64(seconds * 1e9)
 // BENCH_SWIFT_EXECUTOR=io runs the loop on the client's I/O thread (ZooKeeperClient.ioExecutor).
 let onIOThread = environment("BENCH_SWIFT_EXECUTOR", "default") == "io"
