@@ -29,7 +29,7 @@ import ZooKeeperTestSupport
 
         let host = try #require(zk.currentHost)
         let victim = try #require(ensemble.serverIDs.first { ensemble.securePort(of: $0) == host.port })
-        try ensemble.kill9(server: victim)
+        try await ensemble.kill9(server: victim)
         let seen = await states.wait(count: 2, timeout: timeout)
         #expect(seen.prefix(2) == [.disconnected, .reconnected], "\(seen)")
         #expect(zk.sessionId == session)

@@ -121,7 +121,7 @@ import ZooKeeperTestSupport
         let sessionId = zk.facts.sessionId
         let host = try #require(zk.facts.currentHost)
         let victim = try #require(ensemble.serverIDs.first { ensemble.securePort(of: $0) == host.port })
-        try ensemble.kill9(server: victim)
+        try await ensemble.kill9(server: victim)
 
         // A call sent before the client noticed the loss fails with connectionLoss (as every
         // client's would); the next waits for the reconnection (new handshake, SASL again).
