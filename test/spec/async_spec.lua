@@ -4,17 +4,7 @@ local H = require("test.spec.helper")
 
 describe("async handles", function()
     local c, root
-
-    setup(function()
-        c = H.client()
-        root = H.unique("async")
-        assert(c:create(root, "root-data"))
-    end)
-
-    teardown(function()
-        H.rmr(c, root)
-        H.close_all()
-    end)
+    H.rooted("async", function(client, path) c, root = client, path end, "root-data")
 
     it("answer each call as the call alone would, in order, and again on a later wait", function()
         local handles = {

@@ -4,17 +4,7 @@ local H = require("test.spec.helper")
 
 describe("batch", function()
     local c, root
-
-    setup(function()
-        c = H.client()
-        root = H.unique("batch")
-        assert(c:create(root, "root-data"))
-    end)
-
-    teardown(function()
-        H.rmr(c, root)
-        H.close_all()
-    end)
+    H.rooted("batch", function(client, path) c, root = client, path end, "root-data")
 
     it("answers each call as the call alone would", function()
         local results = assert(c:batch{

@@ -7,18 +7,7 @@ local E = zk.errors
 
 describe("errors", function()
     local c, root
-
-    setup(function()
-        c = H.client()
-        root = H.unique("errors")
-        assert(c:create(root, ""))
-    end)
-
-    teardown(function()
-        H.rmr(c, root)
-        H.close_all()
-        H.report_assertions()
-    end)
+    H.rooted("errors", function(client, path) c, root = client, path end)
 
     it("zk.errors names every ZooKeeper code and the client's own", function()
         local expected = {

@@ -144,6 +144,23 @@ function H.close_all()
     H.clients = {}
 end
 
+-- A describe block's client and its own root node (holding `data`, "" by default): made at
+-- setup and handed to `assign`; removed, with every client, at teardown.
+function H.rooted(name, assign, data)
+    local client, root
+    setup(function()
+        client = H.client()
+        root = H.unique(name)
+        assert(client:create(root, data or ""))
+        assign(client, root)
+    end)
+    teardown(function()
+        H.rmr(client, root)
+        H.close_all()
+        H.report_assertions()
+    end)
+end
+
 -- Deletes a node and everything below it (errors ignored).
 function H.rmr(client, path)
     local children = client:get_children(path)

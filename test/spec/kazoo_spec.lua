@@ -8,18 +8,7 @@ local kazoo = H.kazoo_values
 
 describe("kazoo", function()
     local c, root
-
-    setup(function()
-        c = H.client()
-        root = H.unique("kazoo")
-        assert(c:create(root, ""))
-    end)
-
-    teardown(function()
-        H.rmr(c, root)
-        H.close_all()
-        H.report_assertions()
-    end)
+    H.rooted("kazoo", function(client, path) c, root = client, path end)
 
     it("sees a Lua client's ephemeral node, owned by its session, and not after close()", function()
         local client = H.client()

@@ -7,18 +7,7 @@ local zk = H.zk
 
 describe("recipes", function()
     local c, root
-
-    setup(function()
-        c = H.client()
-        root = H.unique("recipes")
-        assert(c:create(root, ""))
-    end)
-
-    teardown(function()
-        H.rmr(c, root)
-        H.close_all()
-        H.report_assertions()
-    end)
+    H.rooted("recipes", function(client, path) c, root = client, path end)
 
     -- The contenders of a lock (or latch) path.
     local function contenders(path)
