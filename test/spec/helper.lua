@@ -147,14 +147,16 @@ end
 -- A describe block's client and its own root node (holding `data`, "" by default): made at
 -- setup and handed to `assign`; removed, with every client, at teardown.
 function H.rooted(name, assign, data)
+    -- busted puts setup and teardown in the spec's environment, not in the globals.
+    local busted = getfenv(2)
     local client, root
-    setup(function()
+    busted.setup(function()
         client = H.client()
         root = H.unique(name)
         assert(client:create(root, data or ""))
         assign(client, root)
     end)
-    teardown(function()
+    busted.teardown(function()
         H.rmr(client, root)
         H.close_all()
         H.report_assertions()
