@@ -32,17 +32,3 @@ enum OperationKind: String, CaseIterable, Sendable {
         }
     }
 }
-
-extension SessionEvent {
-    /// The state the session is in after this change.
-    var state: SessionState {
-        switch self {
-        case .connecting, .disconnected: .connecting
-        case .connected, .reconnected: .connected
-        case .connectedReadOnly: .connectedReadOnly
-        case .expired: .expired
-        case .authFailed: .authFailed
-        case .closed: .closed
-        }
-    }
-}

@@ -42,6 +42,18 @@ public enum SessionEvent: Hashable, Sendable {
     case authFailed
     case closed
 
+    /// The state the session is in after this change.
+    public var state: SessionState {
+        switch self {
+        case .connecting, .disconnected: .connecting
+        case .connected, .reconnected: .connected
+        case .connectedReadOnly: .connectedReadOnly
+        case .expired: .expired
+        case .authFailed: .authFailed
+        case .closed: .closed
+        }
+    }
+
     /// The ZooKeeper keeper state this corresponds to.
     public var keeperState: KeeperState {
         switch self {
