@@ -15,7 +15,7 @@ WORK="$(mktemp -d /tmp/bench-tls.XXXXXX)"
 trap 'scripts/zk-testbed.sh stop "$WORK/zk" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
 native="$(scripts/build-lua.sh release | tail -n 1)"
-bench/swift.sh build
+bash bench/swift.sh build
 read -r PLAIN SECURE CERTS < <(scripts/zk-testbed.sh start-secure "$WORK/zk")
 /usr/bin/python3 test/kazoo_peer.py "$PLAIN" write /bench/node 61 >/dev/null
 export BENCH_PATH=/bench/node
@@ -27,7 +27,7 @@ run() { # CLIENT WORKLOAD MODE
     local line
     case "$1" in
         lua) line="$(env "${env[@]}" luajit bench/lua_bench.lua "$cs" "$2" "$N" "$SECONDS_PER_RUN")" ;;
-        swift) line="$(env "${env[@]}" bench/swift.sh "$cs" "$2" "$N" "$SECONDS_PER_RUN")" ;;
+        swift) line="$(env "${env[@]}" bash bench/swift.sh "$cs" "$2" "$N" "$SECONDS_PER_RUN")" ;;
     esac
     echo "{\"mode\":\"$3\",\"round\":$4,\"run\":$line}" | tee -a "$WORK/results.jsonl"
 }

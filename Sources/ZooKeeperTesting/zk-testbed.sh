@@ -16,6 +16,8 @@
 #                                              SASL (user bob, password bobsecret) on the plain
 #                                              port, TLS needing client certificates on the secure
 #                                              one; certificates from scripts/zk-test-certs.sh
+#   zk-testbed.sh start-secure-ensemble DIR -> prints PLAIN SECURE CERTDIR: the same as a 3-server
+#                                              ensemble (PLAIN, SECURE: connect strings)
 #
 # For a single server N may be omitted. Layout: single -> DIR/{zoo.cfg,pid,port,data,log};
 # ensemble -> the same under DIR/1, DIR/2, DIR/3.
@@ -258,15 +260,17 @@ start_single_on() {
     echo "127.0.0.1:$port"
 }
 
-cmd_start_secure() {
-    local dir; dir="$(abs_dir "$1")"
+# secure_settings DIR: certificates and JAAS under DIR; sets SECURE_JVM and SECURE_CONFIG, the
+# JVM options and zoo.cfg lines of a server with SASL (user bob) on its plain port and TLS
+# needing client certificates on its secure one.
+secure_settings() {
+    local dir="$1"
     local scripts; scripts="$(dirname "${BASH_SOURCE[0]}")/../../scripts"
     bash "$scripts/zk-test-certs.sh" "$dir/certs" 2>/dev/null
     printf 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="bobsecret";\n};\n' >"$dir/jaas.conf"
-    local plain
-    plain="$(ZK_TESTBED_JVM_OPTIONS="-Djava.security.auth.login.config=$dir/jaas.conf
--Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory" \
-        ZK_TESTBED_CONFIG="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+    SECURE_JVM="-Djava.security.auth.login.config=$dir/jaas.conf
+-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory"
+    SECURE_CONFIG="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
 authProvider.2=org.apache.zookeeper.server.auth.X509AuthenticationProvider
 secureClientPort=@SECURE_PORT@
 secureClientPortAddress=127.0.0.1
@@ -276,8 +280,25 @@ ssl.keyStore.type=PKCS12
 ssl.trustStore.location=$dir/certs/trust.p12
 ssl.trustStore.password=testpass
 ssl.trustStore.type=PKCS12
-ssl.clientAuth=need" cmd_start_single "$dir")" || return
+ssl.clientAuth=need"
+}
+
+cmd_start_secure() {
+    local dir; dir="$(abs_dir "$1")"
+    secure_settings "$dir"
+    local plain
+    plain="$(ZK_TESTBED_JVM_OPTIONS="$SECURE_JVM" ZK_TESTBED_CONFIG="$SECURE_CONFIG" cmd_start_single "$dir")" || return
     echo "$plain 127.0.0.1:$(cat "$dir/secure-port") $dir/certs"
+}
+
+cmd_start_secure_ensemble() {
+    local dir; dir="$(abs_dir "$1")"
+    secure_settings "$dir"
+    local plain
+    plain="$(ZK_TESTBED_JVM_OPTIONS="$SECURE_JVM" ZK_TESTBED_CONFIG="$SECURE_CONFIG" cmd_start_ensemble "$dir")" || return
+    local i secure=()
+    for i in 1 2 3; do secure+=("127.0.0.1:$(cat "$dir/$i/secure-port")"); done
+    echo "$plain $(IFS=,; echo "${secure[*]}") $dir/certs"
 }
 
 cmd_start_ensemble() { with_retries start_ensemble_in "$(abs_dir "$1")"; }
@@ -334,6 +355,8 @@ main() {
         start-single)   (($# >= 1)) || die "usage: start-single DIR [PORT]"; cmd_start_single "$@" || exit 1 ;;
         start-ensemble) (($# == 1)) || die "usage: start-ensemble DIR"; cmd_start_ensemble "$1" || exit 1 ;;
         start-secure)   (($# == 1)) || die "usage: start-secure DIR"; cmd_start_secure "$1" || exit 1 ;;
+        start-secure-ensemble)
+                        (($# == 1)) || die "usage: start-secure-ensemble DIR"; cmd_start_secure_ensemble "$1" || exit 1 ;;
         stop)           (($# == 1)) || die "usage: stop DIR"
                         [[ -d "$1" ]] || exit 0   # nothing was ever started there
                         mapfile -t dirs < <(all_server_dirs "$1"); stop_servers "${dirs[@]}" ;;
