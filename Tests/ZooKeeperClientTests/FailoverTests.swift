@@ -5,11 +5,6 @@ import ZooKeeperTestSupport
 /// The session against a real 3-node ensemble on loopback: losing a server is survived with the
 /// same session, losing the quorum for a session timeout ends it.
 @Suite(.serialized) struct FailoverTests {
-    func serverID(of client: ZooKeeperClient, in ensemble: ZooKeeperServer) throws -> Int {
-        let host = try #require(client.currentHost)
-        return try #require(ensemble.serverIDs.first { ensemble.port(of: $0) == host.port })
-    }
-
     @Test func killingTheServerKeepsTheSessionEphemeralsAndWatches() async throws {
         let ensemble = try await ZooKeeperServer.startEnsemble()
         defer { ensemble.stopAll() }

@@ -14,9 +14,23 @@ final class EventLog<Event: Sendable>: Sendable {
 
     /// Waits until an event matching `predicate` arrived; returns when it arrived, or nil.
     func waitFor(timeout: Duration, _ predicate: @escaping (Event) -> Bool) async -> ContinuousClock.Instant? {
+        await waitFor(timeout: timeout, after: nil, predicate)
+    }
+
+    /// Waits until an event matching `predicate` arrived after one matching `earlier` (when
+    /// given); returns when it arrived, or nil.
+    func waitFor(timeout: Duration, after earlier: ((Event) -> Bool)?, _ predicate: @escaping (Event) -> Bool) async -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if let arrival = box.withLockedValue({ $0.first { predicate($0.event) }?.at }) { return arrival }
+            let arrival = box.withLockedValue { log -> ContinuousClock.Instant? in
+                var start = log.startIndex
+                if let earlier {
+                    guard let index = log.firstIndex(where: { earlier($0.event) }) else { return nil }
+                    start = index + 1
+                }
+                return log[start...].first { predicate($0.event) }?.at
+            }
+            if let arrival { return arrival }
             guard ContinuousClock.now < deadline else { return nil }
             try? await Task.sleep(for: .milliseconds(5))
         }
@@ -52,4 +66,10 @@ func expectCode<T>(_ code: ErrorCode, sourceLocation: SourceLocation = #_sourceL
     } catch {
         Issue.record("expected \(code.name), got \(error)", sourceLocation: sourceLocation)
     }
+}
+
+/// The ensemble's id of the server `client` is connected to.
+func serverID(of client: ZooKeeperClient, in ensemble: ZooKeeperServer) throws -> Int {
+    let host = try #require(client.currentHost)
+    return try #require(ensemble.serverIDs.first { ensemble.port(of: $0) == host.port })
 }
