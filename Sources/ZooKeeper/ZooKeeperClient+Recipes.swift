@@ -51,3 +51,22 @@ extension ZooKeeperClient {
         return await answer.value
     }
 }
+
+extension ZooKeeperClient {
+    /// Creates a node with Curator's protection (missing parents made as containers): it is
+    /// named `<parent>/_c_<uuid>-<name>` (then the sequence number, for a sequential mode), and
+    /// when the connection is lost during the create the client looks for its node by that
+    /// prefix (for an ephemeral, one owned by this session) instead of making a second one.
+    /// Returns the path made. Safe under `RetryPolicy`.
+    ///
+    /// ```swift
+    /// let job = try await zk.createProtected("/jobs/job-", data: payload, mode: .ephemeralSequential)
+    /// ```
+    public func createProtected(_ path: String, data: [UInt8] = [], acl: [ACL] = Ids.openACLUnsafe,
+                                mode: CreateMode = .persistent) async throws(ZooKeeperError) -> String {
+        switch await runOnce(ProtectedCreateMachine(path: path, data: data, mode: mode, acl: acl), start: { $0.start() }) {
+        case let .created(made): return made
+        case let .failed(error): throw error
+        }
+    }
+}

@@ -48,7 +48,14 @@ public struct ProtectedCreate: Sendable {
     func awaits(_ token: RecipeToken) -> Bool { awaited == token }
 
     public mutating func start(_ tokens: inout TokenSource) -> Outcome {
-        .pending([create(&tokens)])
+        // The path asked for, not the protected one: "job-" alone would become "/_c_...-job-".
+        do {
+            try PathValidation.validate(path, sequential: mode.isSequential)
+        } catch {
+            return .failed(ZooKeeperError(.badArguments, path: path, message: error.description))
+        }
+        guard path != "/" else { return .failed(ZooKeeperError(.badArguments, path: path, message: "the root cannot be created")) }
+        return .pending([create(&tokens)])
     }
 
     /// Feeds the result of one of this create's requests (other tokens are ignored: the

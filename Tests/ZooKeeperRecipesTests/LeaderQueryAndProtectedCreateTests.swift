@@ -69,4 +69,15 @@ import ZooKeeperSession
         let failed = try refused.answerLast(.failure(ZooKeeperError(.noAuth)))
         #expect(notices(failed).map { notice -> ErrorCode? in if case let .failed(error) = notice { error.code } else { nil } } == [.noAuth])
     }
+
+    /// The path asked for is checked, not the protected one made from it ("job-" alone would
+    /// pass as "/_c_...-job-").
+    @Test func aBadPathIsRefusedBeforeAnythingIsSent() {
+        for (path, mode) in [("job-", CreateMode.persistent), ("", .persistent), ("/", .persistent), ("/a/", .persistent), ("/a//b", .ephemeral)] {
+            var script = Script(ProtectedCreateMachine(path: path, mode: mode, protectedId: testId))
+            let steps = script.command { $0.start() }
+            #expect(operations(steps).isEmpty, "\(path)")
+            #expect(notices(steps).map { notice -> ErrorCode? in if case let .failed(error) = notice { error.code } else { nil } } == [.badArguments], "\(path)")
+        }
+    }
 }

@@ -118,7 +118,7 @@ import ZooKeeperSession
     /// nginx's TLS handshake refused a certificate: the session ends as authFailed with the
     /// reason, at once, and no other host is tried.
     @Test func aRefusedConnectionEndsTheSessionWithItsReason() throws {
-        var bed = try Bed()
+        let bed = try Bed()
         bed.session.start()
         guard case let .connect(_, _, connection)? = bed.commands().first else {
             Issue.record("no connect")
