@@ -215,7 +215,9 @@ extension LuaClient {
         }
         let id = ticket.id
         watching.observation = client.onStateChange { event in mailbox.post(.session(event), ticket: id) }
-        if client.state.isConnected { mailbox.post(.session(.connected), ticket: id) }
+        // The session runs on the poller meanwhile: it may have connected, or ended (a refused
+        // certificate, say), before the observer was there to hear it.
+        if let settled = SessionEvent(settled: client.state) { mailbox.post(.session(settled), ticket: id) }
         return .wait(ticket)
     }
 

@@ -54,6 +54,19 @@ public enum SessionEvent: Hashable, Sendable {
         }
     }
 
+    /// The change that leads to `state` when it is one a waiter for a connection stops at
+    /// (connected, or the session's end); nil while connecting.
+    public init?(settled state: SessionState) {
+        switch state {
+        case .connecting: return nil
+        case .connected: self = .connected
+        case .connectedReadOnly: self = .connectedReadOnly
+        case .expired: self = .expired
+        case .authFailed: self = .authFailed
+        case .closed: self = .closed
+        }
+    }
+
     /// The ZooKeeper keeper state this corresponds to.
     public var keeperState: KeeperState {
         switch self {

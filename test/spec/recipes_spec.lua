@@ -203,6 +203,12 @@ lock.release()
                 c:create(root .. "/plain-ttl", "p", "persistent_ttl", false, { protected = true, ttl = 1000 })
             end, "bad argument #6 to 'create' (opts.protected does not take a ttl)")
             assert.has_error(function() c:create(root .. "/p", "", "persistent", false, { protected = "yes" }) end)
+            -- The path asked for is checked (not "/_c_...-job-", made from it).
+            local made, err, code = c:create("job-", "", "persistent", true, { protected = true })
+            assert.is_nil(made)
+            assert.is_truthy(tostring(err):find("invalid path", 1, true), err)
+            assert.are.equal(zk.errors.BADARGUMENTS, code)
+            assert.is_truthy(c:exists(root), "the client is still usable")
         end)
     end)
 
