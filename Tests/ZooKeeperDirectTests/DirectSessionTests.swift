@@ -20,29 +20,29 @@ import ZooKeeperTestSupport
         let connected = Box<SessionEvent>()
         session.onStateChange { connected.set($0) }
         session.start()
-        session.drive(until: monotonicMillis() + 10_000) { connected.get == .connected }
+        await session.driveOffPool(until: monotonicMillis() + 10_000) { connected.get == .connected }
         #expect(session.state == .connected)
         return session
     }
 
-    func perform(_ session: DirectSession, _ operation: Operation, watch: DirectSession.WatchHandler? = nil) -> Result<OperationResult, ZooKeeperError>? {
+    func perform(_ session: DirectSession, _ operation: Operation, watch: DirectSession.WatchHandler? = nil) async -> Result<OperationResult, ZooKeeperError>? {
         let box = Box<Result<OperationResult, ZooKeeperError>>()
         session.submit(operation, watch: watch, timeout: 5_000) { box.set($0) }
-        session.drive(until: monotonicMillis() + 6_000) { box.get != nil }
+        await session.driveOffPool(until: monotonicMillis() + 6_000) { box.get != nil }
         return box.get
     }
 
     @Test func theCallerDrivesItsRequests() async throws {
         let zk = try await session()
         let path = "/direct-\(UInt32.random(in: 0...UInt32.max))"
-        #expect(perform(zk, .create(path: path, data: [1, 2], acl: Ids.openACLUnsafe, mode: .ephemeral)).map { if case .success(.created(path, _)) = $0 { true } else { false } } == true)
+        #expect(await perform(zk, .create(path: path, data: [1, 2], acl: Ids.openACLUnsafe, mode: .ephemeral)).map { if case .success(.created(path, _)) = $0 { true } else { false } } == true)
         for _ in 0..<200 {
-            guard case .success(.data(let data, _))? = perform(zk, .getData(path: path, watch: false)) else { Issue.record("getData failed"); return }
+            guard case .success(.data(let data, _))? = await perform(zk, .getData(path: path, watch: false)) else { Issue.record("getData failed"); return }
             #expect(data == [1, 2])
         }
         let closed = Box<Bool>()
         zk.close { closed.set(true) }
-        zk.drive(until: monotonicMillis() + 3_000) { closed.get == true }
+        await zk.driveOffPool(until: monotonicMillis() + 3_000) { closed.get == true }
         #expect(zk.state == .closed)
     }
 
@@ -50,18 +50,18 @@ import ZooKeeperTestSupport
         let zk = try await session(timeout: 2_000)
         let writer = try await session()
         let path = "/direct-idle-\(UInt32.random(in: 0...UInt32.max))"
-        _ = perform(writer, .create(path: path, data: [], acl: Ids.openACLUnsafe, mode: .persistent))
+        _ = await perform(writer, .create(path: path, data: [], acl: Ids.openACLUnsafe, mode: .persistent))
         let event = Box<WatchEvent>()
-        _ = perform(zk, .getData(path: path, watch: true), watch: { event.set($0) })
+        _ = await perform(zk, .getData(path: path, watch: true), watch: { event.set($0) })
         let id = zk.facts.sessionId
 
         // Idle for longer than the session timeout: only the poller's pings keep it.
         try await Task.sleep(for: .seconds(3))
         #expect(zk.state == .connected && zk.facts.sessionId == id)
-        _ = perform(writer, .setData(path: path, data: [9], version: -1))
+        _ = await perform(writer, .setData(path: path, data: [9], version: -1))
         for _ in 0..<100 where event.get == nil { try await Task.sleep(for: .milliseconds(20)) }
         #expect(event.get == WatchEvent(type: .nodeDataChanged, state: .syncConnected, path: path), "delivered by the poller")
-        if case .success(.stat(let stat))? = perform(zk, .exists(path: path, watch: false)) { #expect(stat?.version == 1) } else { Issue.record("exists failed") }
+        if case .success(.stat(let stat))? = await perform(zk, .exists(path: path, watch: false)) { #expect(stat?.version == 1) } else { Issue.record("exists failed") }
         zk.close()
         writer.close()
     }
@@ -78,7 +78,7 @@ import ZooKeeperTestSupport
         }
         // Driven by the caller: the hand-over runs inside its drive, which then sees the answer.
         zk.submit(.exists(path: "/", watch: false), timeout: 5_000, completion: chain)
-        zk.drive(until: monotonicMillis() + 6_000) { second.get != nil }
+        await zk.driveOffPool(until: monotonicMillis() + 6_000) { second.get != nil }
         #expect(second.get.map { if case .success(.stat(.some)) = $0 { true } else { false } } == true)
 
         // Nobody drives: the poller answers the first, runs the hand-over, answers the second.
