@@ -100,6 +100,9 @@ let package = Package(
             dependencies: ["ZooKeeper", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
 
+        // The fault campaign's Swift client (test/chaos/run.sh); not part of the tests' build.
+        .executableTarget(name: "zk-chaos", dependencies: ["ZooKeeper"], path: "test/chaos/swift"),
+
         // Real ZooKeeper servers (single and ensemble) for tests, ours and users' (docs/testing.md):
         // drives zk-testbed.sh, the one test bed, which the shell suites run as scripts/zk-testbed.sh.
         .target(name: "ZooKeeperTesting", dependencies: ["ZooKeeper"], resources: [.copy("zk-testbed.sh")]),

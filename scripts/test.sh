@@ -29,6 +29,8 @@ suite "parity (native and nginx)" bash test/parity/run.sh
 suite "nginx" bash test/nginx/run.sh
 suite "nginx openresty" bash test/nginx/openresty.sh
 suite "nginx tls and sasl" bash test/nginx/security.sh
+# The fault campaign (docs/chaos.md) with 5 faults: about a minute and a half.
+suite "fault campaign (5 faults)" bash test/chaos/run.sh 5
 # The rock reuses the debug module built above (a release build takes ~45 s more).
 suite "luarock (lua5.1, luajit, nginx)" env ZOOKEEPER_LUA_BUILD=debug bash test/rock/run.sh
 
