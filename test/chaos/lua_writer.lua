@@ -63,15 +63,19 @@ end)
 local eph = retry("ephemeral", function() return client:create("/chaos/eph/" .. name, "", "ephemeral") end)
 log("ephemeral " .. eph .. " " .. tostring(client.session_id))
 
--- The child watch: re-armed (with a fresh listing) after each event it delivers.
+-- The child watch: re-armed (with a fresh listing) after each event it delivers. `armed` is set
+-- before the call: the event can run its callback inside the very call that set the watch (the
+-- reply and the event arrive together), and must then leave it unset.
 local view, armed = nil, false
 local function rearm()
     if armed then return end
+    armed = true
     local names = client:children(watched, function() armed = false end)
     if names then
-        armed = true
         table.sort(names)
         view = names
+    else
+        armed = false
     end
 end
 
