@@ -63,14 +63,19 @@ end)
 local eph = retry("ephemeral", function() return client:create("/chaos/eph/" .. name, "", "ephemeral") end)
 log("ephemeral " .. eph .. " " .. tostring(client.session_id))
 
--- The child watch: re-armed (with a fresh listing) after each event it delivers. `armed` is set
--- before the call: the event can run its callback inside the very call that set the watch (the
--- reply and the event arrive together), and must then leave it unset.
+-- The child watch: re-armed (with a fresh listing) after each node event it delivers. Session
+-- events (type -1: disconnected, reconnected) leave the watch in place, so a change made while
+-- the client was away must come from the watch the client set again on reconnecting
+-- (SetWatches). `armed` is set before the call: the event can run its callback inside the very
+-- call that set the watch (the reply and the event arrive together), and must then leave it unset.
 local view, armed = nil, false
+local function fired(event)
+    if event.type ~= -1 then armed = false end
+end
 local function rearm()
     if armed then return end
     armed = true
-    local names = client:children(watched, function() armed = false end)
+    local names = client:children(watched, fired)
     if names then
         table.sort(names)
         view = names

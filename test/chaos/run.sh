@@ -150,9 +150,22 @@ timeout 120 "$PY" "$HERE/check.py" expiry "$WORK" "$ENSEMBLE" "$SESSION_MS" "$T_
     2>>"$WORK/kazoo.err" | tee "$WORK/check-expiry.out"
 if ((PIPESTATUS[0] == 0)); then pass "quorum loss: expiry reported, ephemerals gone, registration back"; else fail "quorum loss"; fi
 
+# The processes end cleanly: the writers exit 0 with nothing on stderr, nginx logs no crash.
 touch "$WORK/stop"
-for pid in "${BG_PIDS[@]}"; do wait_until 10 eval '! alive '"$pid" || kill "$pid" 2>/dev/null; done
+ends=()
+for i in 0 1; do
+    pid="${BG_PIDS[i]}"
+    wait_until 10 eval '! alive '"$pid" || kill "$pid" 2>/dev/null
+    wait "$pid"; ends+=("${WRITERS[i * 2]}=$?")
+done
 stop_nginx 10
+ends+=("nginx=$QUIT_RC")
+crashes="$(crash_lines "$WORK/nginx/error.log")"
+if [[ "${ends[*]}" == "luajit=0 swift=0 nginx=0" && -z "$crashes" && ! -s "$WORK/luajit.out" && ! -s "$WORK/swift.out" ]]; then
+    pass "clean ends (${ends[*]})"
+else
+    fail "clean ends: exit codes ${ends[*]}, nginx alerts: '$(head -n 3 <<<"$crashes")', stderr: $(head -c 300 "$WORK/luajit.out" "$WORK/swift.out")"
+fi
 
 # ---- figures ----------------------------------------------------------------------------------------
 log "faults by kind: $(for k in "${!FAULTS[@]}"; do echo -n "$k=${FAULTS[$k]} "; done)"
