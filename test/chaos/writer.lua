@@ -1,8 +1,9 @@
 -- The fault campaign's Lua writer (test/chaos/run.sh), one piece of code for the native module
 -- (test/chaos/lua_writer.lua, under luajit) and nginx's shared client (test/chaos/nginx_writer.lua).
 --
--- A writer alternates sequential creates under <dir>/s- (data "<name>:<seq>") and versioned sets
--- of <dir>/counter (data "<name>:<seq>"), and writes a ledger line for each call it made:
+-- A writer takes turns: a sequential create under <dir>/s- (data "<name>:<seq>"), a versioned set
+-- of <dir>/counter (data "<name>:<seq>"), a burst of sequential creates sent at once; it writes a
+-- ledger line for each call it made:
 --   create <seq> ack <path> <ms>     acknowledged
 --   create <seq> unknown <code> <ms> connection loss or timeout: it may or may not have happened
 --   create <seq> fail <code> <ms>    refused (it did not happen)
@@ -69,9 +70,31 @@ function W:set()
     self.version = stat and stat.version or nil
 end
 
--- One create or one set, alternately.
+-- BURST creates sent at once (client:batch), each logged as its own create: many requests in
+-- flight when a connection drops.
+local BURST = 5
+
+function W:burst()
+    local calls, first = {}, self.seq + 1
+    for i = 1, BURST do
+        calls[i] = { "create", self.dir .. "/s-", self.name .. ":" .. (first + i - 1), "persistent", true }
+    end
+    self.seq = self.seq + BURST
+    local ms, results = self:timed(self.client.batch, calls)
+    for i = 1, BURST do
+        local r = results and results[i]
+        local path, code = r and r[1], r and r[3]
+        -- Without results the batch as a whole failed: each create may have been sent.
+        local kind = r and self:outcome(path, code) or "unknown"
+        self.log(string.format("create %d %s %s %d", first + i - 1, kind, path or tostring(code), ms))
+    end
+end
+
+-- A create, a set, then a burst of creates, in turn.
 function W:step()
-    if self.seq % 2 == 0 then self:create() else self:set() end
+    self.steps = (self.steps or 0) + 1
+    local turn = self.steps % 3
+    if turn == 1 then self:create() elseif turn == 2 then self:set() else self:burst() end
 end
 
 -- A one-line record of the client's session: "state <ms> <state> <sid> <server>".

@@ -133,7 +133,7 @@ func ensure(_ zk: ZooKeeperClient, _ path: String) async throws {
     do { _ = try await zk.create(path) } catch let error as ZooKeeperError where error.code == .nodeExists {}
 }
 
-/// The writer: sequential creates and versioned sets, alternately, each written to the ledger.
+/// The writer: sequential creates, versioned sets and bursts of creates, each written to the ledger.
 struct Writer {
     let zk: ZooKeeperClient
     var seq = 0
@@ -149,12 +149,46 @@ struct Writer {
         let start = ContinuousClock.now
         let result: Result<T, any Error>
         do { result = .success(try await body()) } catch { result = .failure(error) }
-        let elapsed = (ContinuousClock.now - start).components
-        return (elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000, result)
+        return (Self.millis(ContinuousClock.now - start), result)
     }
 
+    var steps = 0
+
+    /// A create, a set, then a burst of creates sent at once, in turn (as test/chaos/writer.lua).
     mutating func step() async {
-        if seq % 2 == 0 { await create() } else { await set() }
+        steps += 1
+        switch steps % 3 {
+        case 1: await create()
+        case 2: await set()
+        default: await burst()
+        }
+    }
+
+    /// `count` creates in flight at once, each logged as its own create.
+    mutating func burst(count: Int = 5) async {
+        let first = seq + 1
+        seq += count
+        let start = ContinuousClock.now
+        let outcomes = await withTaskGroup(of: (Int, String).self) { group in
+            for n in first..<(first + count) {
+                group.addTask { [zk] in
+                    do {
+                        let created = try await zk.create("\(dir)/s-", data: Array("\(name):\(n)".utf8), mode: .persistentSequential)
+                        return (n, "ack \(created.path)")
+                    } catch { return (n, Self.outcome(error)) }
+                }
+            }
+            var outcomes: [Int: String] = [:]
+            for await (n, outcome) in group { outcomes[n] = outcome }
+            return outcomes
+        }
+        let ms = Self.millis(ContinuousClock.now - start)
+        for n in first..<(first + count) { ledger.log("create \(n) \(outcomes[n] ?? "unknown none") \(ms)") }
+    }
+
+    static func millis(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
     }
 
     mutating func create() async {
