@@ -3,7 +3,7 @@
 
 usage: check.py writes WORK HOSTS CALL_MS WRITERS...
          every acknowledged write is on the server, none applied twice, every session kept (one
-         id, never expired), no call longer than CALL_MS + 1000, the watchers' views equal to the
+         id, never expired, its state changes in turn), no call longer than CALL_MS + 1000, the watchers' views equal to the
          server's tree. CHAOS_BREAK=drop first deletes one acknowledged create of the first
          writer from the server, CHAOS_BREAK=twice creates a second copy of one (the checks
          must then fail).
@@ -187,6 +187,14 @@ def check_writer(zk, writer, work, call_ms):
         reconnects = sum(1 for s in writing if s[1] == "reconnected")
         ok("session", writer, "kept %s over %d reconnects" % (ids.pop(), reconnects))
         figure("reconnects." + writer, reconnects)
+
+    # State changes in the order they happen: each reconnect after a disconnect, never two alike.
+    changes = [(s[0], s[1]) for s in writing if s[1] in ("connected", "disconnected", "reconnected")]
+    twice_in_row = [(a, b) for a, b in zip(changes, changes[1:])
+                    if a[1] == b[1] or (b[1] == "reconnected" and a[1] != "disconnected")]
+    if twice_in_row:
+        fail("state-order", writer, "disconnected and reconnected in turn", "; ".join(
+            "%s@%d then %s@%d" % (a[1], a[0], b[1], b[0]) for a, b in twice_in_row[:3]))
 
     # Calls: none longer than the timeout plus a second.
     if ledger.longest[0] > call_ms + 1000:

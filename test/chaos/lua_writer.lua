@@ -38,7 +38,7 @@ local writer = require("writer").new{
     client = client, name = name, dir = "/chaos/" .. name, log = log, now_ms = now_ms,
     session_id = function() return client.session_id end,
 }
-client:on_state(function(state) writer:record_state(state) end)
+client:on_state(function(state) writer:heard(state) end)
 writer:record_state("start")
 
 -- Setup calls retry: a fault may already be under way.
@@ -88,12 +88,13 @@ log("ready")
 while not exists("quiesce") do
     rearm()
     writer:step()
+    writer:drain()
     sleep_ms(20)
 end
 log("quiesced")
-while not exists("dump") do rearm(); client:dispatch(50) end
+while not exists("dump") do rearm(); client:dispatch(50); writer:drain() end
 local t_dump = now_ms()
-while now_ms() - t_dump < 1500 do rearm(); client:dispatch(50) end
+while now_ms() - t_dump < 1500 do rearm(); client:dispatch(50); writer:drain() end
 local out = assert(io.open(work .. "/" .. name .. ".view", "w"))
 out:write("children ", watched, " ", view and table.concat(view, " ") or "<none>", "\n")
 out:close()
@@ -104,6 +105,7 @@ log("viewed")
 local last = client:session_state()
 while not exists("stop") do
     client:dispatch(20)
+    writer:drain()
     local state = client:session_state()
     if state ~= last then
         last = state
@@ -111,4 +113,5 @@ while not exists("stop") do
     end
     if state == "expired" then break end
 end
+writer:drain()
 log("end")

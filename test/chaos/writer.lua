@@ -98,10 +98,24 @@ function W:step()
 end
 
 -- A one-line record of the client's session: "state <ms> <state> <sid> <server>".
-function W:record_state(state)
+function W:record_state(state, at)
     local info = self.client:_debug() or {}
-    self.log(string.format("state %.0f %s %s %s", self.now_ms(), tostring(state), tostring(self.session_id()),
+    self.log(string.format("state %.0f %s %s %s", at or self.now_ms(), tostring(state), tostring(self.session_id()),
         tostring(info.server)))
+end
+
+-- For an on_state callback: notes the change, for drain() to record. The callback calls nothing
+-- on the client: the native module runs due callbacks inside any method call, even _debug(), so
+-- the next change's callback would run inside this one and be recorded first.
+function W:heard(state)
+    self.pending = self.pending or {}
+    self.pending[#self.pending + 1] = { state, self.now_ms() }
+end
+
+function W:drain()
+    local pending = self.pending or {}
+    self.pending = {}
+    for _, change in ipairs(pending) do self:record_state(change[1], change[2]) end
 end
 
 return W
