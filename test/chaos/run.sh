@@ -54,14 +54,20 @@ else
 fi
 [[ -x "$SWIFT_BIN" ]] || die "no $SWIFT_BIN"
 
+# The host's own stalls (a shared machine): a loop that sleeps 100 ms notes every wake-up more
+# than a second late; check.py names them when a call outlived its timeout plus a second.
+(while :; do t=$(date +%s%3N); sleep 0.1; late=$(($(date +%s%3N) - t - 100)); ((late < 1000)) || echo "stall $t $late"; done) >"$WORK/stalls" &
+BG_PIDS+=($!)
+
 ENSEMBLE="$("$TESTBED" start-ensemble "$ZK3" 2>"$WORK/zk3-start.log")" || { cat "$WORK/zk3-start.log"; die "the ensemble did not start"; }
 log "ensemble $ENSEMBLE"
 
 LUA_PATH="$REPO/lua/?.lua;$REPO/lua/?/init.lua;$HERE/?.lua;;" luajit "$HERE/lua_writer.lua" "$ENSEMBLE" "$WORK" luajit \
     "$SESSION_MS" "$CALL_MS" /chaos/swift >"$WORK/luajit.out" 2>&1 &
-BG_PIDS+=($!)
+WRITER_PIDS=($!)
 "$SWIFT_BIN" "$ENSEMBLE" "$WORK" swift "$SESSION_MS" "$CALL_MS" >"$WORK/swift.out" 2>&1 &
-BG_PIDS+=($!)
+WRITER_PIDS+=($!)
+BG_PIDS+=("${WRITER_PIDS[@]}")
 # nginx's worker runs as another user (nobody when started as root): it reads the control files
 # and appends to its ledger.
 chmod 755 "$WORK" && : >"$WORK/nginx.ledger" && chmod 666 "$WORK/nginx.ledger"
@@ -154,7 +160,7 @@ if ((PIPESTATUS[0] == 0)); then pass "quorum loss: expiry reported, ephemerals g
 touch "$WORK/stop"
 ends=()
 for i in 0 1; do
-    pid="${BG_PIDS[i]}"
+    pid="${WRITER_PIDS[i]}"
     wait_until 10 eval '! alive '"$pid" || kill "$pid" 2>/dev/null
     wait "$pid"; ends+=("${WRITERS[i * 2]}=$?")
 done
