@@ -77,18 +77,22 @@ int invoke_method(lua_State *L, Client *client, const char *method, int first) {
     uint64_t ticket = 0;
     int32_t status;
     int top = lua_gettop(L), n;
+    int waited = 0;
     if (client->core == NULL) return push_not_connected(L);
     status = start_call(L, client, method, first, &ticket, &reply, &reply_length);
     if (status == ZKL_WAIT) {
+        waited = 1;
         status = await_call(L, client, ticket, &reply, &reply_length);
     } else {
         release_refs(L, client->core);
         print_log_lines(L, client->core);
     }
     lua_settop(L, top);
-    /* Push the reply before running callbacks: a callback's own calls reuse the reply buffer. */
+    /* Push the reply before running callbacks: a callback's own calls reuse the reply buffer.
+     * Only a call that waited runs them: a callback that reads a field or calls _debug() must
+     * not have the next callback run inside it. */
     n = push_stream(L, reply, reply_length);
-    run_callbacks(L, client->core);
+    if (waited) run_callbacks(L, client->core);
     if (status == ZKL_RAISE) {
         lua_settop(L, top + 1);
         return lua_error(L);

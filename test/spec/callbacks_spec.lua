@@ -1,5 +1,5 @@
 -- Callbacks: they run on the Lua thread, inside dispatch(ms) or any other call of their
--- client, under a protected call; one-shot ones run once and are then let go, persistent ones
+-- client that waits (never one that answers at once), under a protected call; one-shot ones run once and are then let go, persistent ones
 -- until removed; errors in them are reported on stderr and never reach the host.
 local H = require("test.spec.helper")
 
@@ -47,6 +47,24 @@ describe("callbacks", function()
         assert.is_true(c:exists(path))   -- runs the due callback
         assert.are.same({ { type = 3, state = 3, path = path } }, events)
         assert.are.equal(0, c:dispatch(100))
+    end)
+
+    it("never run inside a call that answers at once, so never inside each other that way", function()
+        local first, second = node(), node()
+        local order = {}
+        assert(c:get(first, function()
+            order[#order + 1] = "first:start"
+            local _ = c:_debug(), c.session_id, c:session_state()   -- answer at once
+            order[#order + 1] = "first:end"
+        end))
+        assert(c:get(second, function() order[#order + 1] = "second" end))
+        assert(other:set_data(first, "x"))
+        assert(other:set_data(second, "x"))
+        H.sleep(0.5)   -- both events are due
+        local _ = c:session_state(), c.session_id
+        assert.are.same({}, order, "an instant call ran a callback")
+        assert.are.equal(2, c:dispatch(2000))
+        assert.are.same({ "first:start", "first:end", "second" }, order)
     end)
 
     it("get exactly one argument: the event table, or the state name", function()

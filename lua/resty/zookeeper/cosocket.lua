@@ -44,20 +44,22 @@ return function(native)
     end
 
     -- After a call: a per-request client carries out what the answer left to do (the close of
-    -- a link, say) and runs the callbacks that came due, as the blocking client does.
-    local function settle(st, ...)
+    -- a link, say); one that waited also runs the callbacks that came due, as the blocking
+    -- client does (an instant call runs none: a callback that reads a field must not have the
+    -- next callback run inside it).
+    local function settle(st, waited, ...)
         if not st.shared then
             flush(st)
-            run_callbacks(st)
+            if waited then run_callbacks(st) end
         end
         if st.debug then print_log_lines(st) end
         return ...
     end
 
     local function answer(st, ticket, ...)
-        if ticket == 0 then return settle(st, ...) end
+        if ticket == 0 then return settle(st, false, ...) end
         if st.shared then shared_driver.await(st, ticket) else drive(st, ticket) end
-        return settle(st, finish(st.core, ticket))
+        return settle(st, true, finish(st.core, ticket))
     end
 
     local function call(self, method, ...)

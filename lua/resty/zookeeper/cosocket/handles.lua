@@ -7,7 +7,7 @@ local newproxy = newproxy
 local READY = 1
 
 -- `calls` is the client's call path: refusal(st, method) -> why | nil, refuse(method, why),
--- answer(st, ticket, ...), settle(st, ...), kick(st) (send what was queued).
+-- answer(st, ticket, ...), settle(st, waited, ...), kick(st) (send what was queued).
 return function(hosted, calls)
     local begin, check, forget = hosted.begin, hosted.check, hosted.forget
     local refusal, refuse, answer, settle, kick = calls.refusal, calls.refuse, calls.answer, calls.settle, calls.kick
@@ -45,7 +45,7 @@ return function(hosted, calls)
         local ticket = ticket_and_values[1]
         local h = { st = st, method = method, ticket = ticket }
         if ticket == 0 then
-            h.values = pack(settle(st, unpack(ticket_and_values, 2, ticket_and_values.n)))
+            h.values = pack(settle(st, false, unpack(ticket_and_values, 2, ticket_and_values.n)))
         else
             kick(st)
             local proxy = newproxy(true)
