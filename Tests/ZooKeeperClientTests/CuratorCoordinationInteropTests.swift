@@ -52,4 +52,46 @@ extension CuratorInteropTests {
         await curator.quit()
         await zk.close()
     }
+
+    @Test func aSemaphoreOfTwoLeasesNeverGivesOutThreeAcrossOursAndCuratorsInterProcessSemaphoreV2() async throws {
+        let zk = try await connectShared()
+        let curator = try await peer()
+        let path = uniqueRoot("curator-sem") + "/sem"
+        let semaphore = zk.semaphore(path, leases: 2)
+        func leasesOut() async throws -> Int { try await zk.getChildren(path + "/leases").count }
+
+        // One of ours and one of Curator's: full. A third, from either side, gives up.
+        let first = try await semaphore.acquire(timeout: .seconds(5))
+        curator.send("semacquire \(path) 2 5000")
+        try await curator.expect("lease")
+        await expectCode(.operationTimeout) { try await semaphore.acquire(timeout: .milliseconds(300)) }
+        curator.send("semacquire \(path) 2 300")
+        try await curator.expect("timeout")
+        #expect(try await leasesOut() == 2)
+
+        // Ours gives one back: Curator takes it; ours, waiting, gets one only when Curator gives one back.
+        try await first.release()
+        curator.send("semacquire \(path) 2 5000")
+        try await curator.expect("lease", count: 2)
+        let waiter = Task { try await semaphore.acquire() }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await leasesOut() == 3, "the waiter's lease node is made, and it waits on the count")
+        curator.send("semrelease")
+        try await curator.expect("released")
+        let second = try await waiter.value
+        #expect(second.status == .held)
+        #expect(try await leasesOut() == 2)
+        let names = try await zk.getChildren(path + "/leases")
+        #expect(names.allSatisfy { $0.hasPrefix("_c_") && $0.contains("-lease-") }, "\(names)")
+
+        // withLease gives back however the body ends.
+        curator.send("semrelease")
+        try await curator.expect("released", count: 2)
+        let inside = try await semaphore.withLease(timeout: .seconds(5)) { try await leasesOut() }
+        #expect(inside == 2)
+        #expect(try await leasesOut() == 1)
+        try await second.release()
+        await curator.quit()
+        await zk.close()
+    }
 }
