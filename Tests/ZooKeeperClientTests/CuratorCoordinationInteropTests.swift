@@ -94,4 +94,32 @@ extension CuratorInteropTests {
         await curator.quit()
         await zk.close()
     }
+
+    @Test func curatorsDistributedBarrierIsReleasedByOursAndOursByCurators() async throws {
+        let zk = try await connectShared()
+        let curator = try await peer()
+        let path = uniqueRoot("curator-barrier") + "/gate"
+        let barrier = zk.barrier(path)
+
+        // Ours raises it: Curator waits until ours removes it.
+        try await barrier.set()
+        curator.send("barrierwait \(path) 10000")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!curator.heard.contains("passed"))
+        try await barrier.remove()
+        try await curator.expect("passed")
+
+        // Curator raises it: ours gives up after its time-out, and passes once Curator removes it.
+        curator.send("barrierset \(path)")
+        try await curator.expect("set")
+        await expectCode(.operationTimeout) { try await barrier.wait(timeout: .milliseconds(300)) }
+        let waiter = Task { try await barrier.wait(timeout: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(200))
+        curator.send("barrierremove \(path)")
+        try await curator.expect("removed")
+        try await waiter.value
+        try await barrier.wait(timeout: .milliseconds(100))  // down: at once
+        await curator.quit()
+        await zk.close()
+    }
 }
