@@ -97,6 +97,13 @@ struct LuaMethod: Sendable {
         LuaMethod("semaphore", "path, leases", "semaphore", [.instant, .object]),
         LuaMethod("semaphore:acquire", "[timeout_ms]", "lease", .object),
         LuaMethod("lease:release", "", "true"),
+        LuaMethod("barrier", "path", "barrier", [.instant, .object]),
+        LuaMethod("barrier:set", "", "true"),
+        LuaMethod("barrier:remove", "", "true"),
+        LuaMethod("barrier:wait", "[timeout_ms]", "true"),
+        LuaMethod("double_barrier", "path, count", "double_barrier", [.instant, .object]),
+        LuaMethod("double_barrier:enter", "[timeout_ms]", "true"),
+        LuaMethod("double_barrier:leave", "[timeout_ms]", "true"),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
     ]

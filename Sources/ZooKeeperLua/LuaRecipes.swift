@@ -16,6 +16,8 @@ enum RecipeNews: Sendable {
     case counter(CounterMachine.Notice)
     case leader(LeaderQueryMachine.Notice)
     case created(ProtectedCreateMachine.Notice)
+    case barrier(BarrierMachine.Notice)
+    case doubleBarrier(DoubleBarrierMachine.Notice)
 }
 
 /// A recipe object held by Lua.
@@ -172,13 +174,18 @@ extension LuaClient {
     }
 
     /// Runs a machine that tells one thing and finishes (a counter operation, a protected
-    /// create, who leads); `format` answers it (nil: no answer within the client's timeout).
-    private func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
-                                                 start: (inout Machine) -> [RecipeStep<Machine.Notice>],
-                                                 format: @escaping (RecipeNews?) -> Outcome) -> Outcome {
+    /// create, who leads, a barrier's wait); `format` answers it (nil: no answer by `deadline`,
+    /// the client's timeout by default; the machine then runs `abandon`, if given).
+    func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
+                                         deadline: Int64? = nil, start: (inout Machine) -> [RecipeStep<Machine.Notice>],
+                                         abandon: (@Sendable (inout Machine) -> [RecipeStep<Machine.Notice>])? = nil,
+                                         format: @escaping (RecipeNews?) -> Outcome) -> Outcome {
         let inbox = RecipeInbox(mailbox: mailbox)
         guard let runner = recipeRunner(machine, onNotice: { inbox.post(wrap($0)) }) else { return LuaFormat.failure(sessionEndedError) }
-        let ticket = recipeTicket(inbox, deadline: monotonicNow() + timeoutMillis + 1_000, ready: { _ in true }) { news in format(news.first) }
+        let ticket = recipeTicket(inbox, deadline: deadline ?? monotonicNow() + timeoutMillis + 1_000, ready: { _ in true }) { news in
+            if news.isEmpty, let abandon { runner.perform(abandon) }
+            return format(news.first)
+        }
         runner.start(start)
         return .wait(ticket)
     }

@@ -74,8 +74,8 @@ extension CuratorInteropTests {
         curator.send("semacquire \(path) 2 5000")
         try await curator.expect("lease", count: 2)
         let waiter = Task { try await semaphore.acquire() }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await leasesOut() == 3, "the waiter's lease node is made, and it waits on the count")
+        // Its lease node is made, and it waits on the count.
+        try await waitForContenders(zk, path + "/leases", count: 3)
         curator.send("semrelease")
         try await curator.expect("released")
         let second = try await waiter.value

@@ -1,7 +1,8 @@
--- The coordination recipes from Lua (client:read_write_lock, client:semaphore), run by the Swift
--- recipe machines against the real server: readers share and writers exclude across clients, a
--- semaphore never gives out more leases than it has, time-outs leave nothing behind, collected
--- objects give their work up, and caller mistakes raise.
+-- The coordination recipes from Lua (client:read_write_lock, client:semaphore, client:barrier,
+-- client:double_barrier), run by the Swift recipe machines against the real server: readers
+-- share and writers exclude across clients, a semaphore never gives out more leases than it has,
+-- barriers hold waiters in other processes until released, time-outs leave nothing behind,
+-- collected objects give their work up, and caller mistakes raise.
 local H = require("test.spec.helper")
 local zk = H.zk
 
@@ -130,6 +131,80 @@ assert(lease:release())
             assert.has_error(function() sem:acquire("soon") end)
             local lease = assert(sem:acquire(1000))
             assert(lease:release())
+        end)
+    end)
+
+    describe("barrier", function()
+        it("holds a waiter in another process until removed", function()
+            local path = root .. "/gate"
+            local gate = c:barrier(path)
+            assert.are.equal(true, gate:wait(100), "down: at once")
+            assert.are.equal(true, gate:set())
+            local ok, err, code = gate:wait(300)
+            assert.is_nil(ok)
+            assert.are.equal("timeout", err)
+            assert.are.equal(zk.errors.OPERATIONTIMEOUT, code)
+            local done = H.background_lua(0, H.second_client_code(string.format([[
+local started = os.time()
+assert(c:barrier(%q):wait(10000) == true)
+]], path)))
+            H.sleep(0.5)
+            assert.are.equal(true, gate:remove())
+            assert.are.equal(0, done(15))
+            assert.are.equal(true, gate:remove(), "removing it twice is fine")
+        end)
+    end)
+
+    describe("double barrier", function()
+        it("lets members in only together and out only together, across processes", function()
+            local path = root .. "/round"
+            local marker = os.tmpname()
+            local done = H.background_lua(0, H.second_client_code(string.format([[
+local d = c:double_barrier(%q, 2)
+assert(d:enter(10000) == true)
+local f = io.open(%q, "w") f:write("entered") f:close()
+os.execute("sleep 0.5")
+assert(d:leave(10000) == true)
+]], path, marker)))
+            local function said()
+                local f = io.open(marker)
+                local text = f and f:read("*a")
+                if f then f:close() end
+                return text
+            end
+            assert.is_true(H.wait_until(function() return count(path) == 1 end, 10, 0.05) ~= nil, "the other member is in")
+            H.sleep(0.3)
+            assert.are_not.equal("entered", said(), "one member of two entered alone")
+            local d = c:double_barrier(path, 2)
+            assert.are.equal(true, d:enter(10000))
+            local started = H.now()
+            assert.are.equal(true, d:leave(10000))
+            assert.is_true(H.now() - started > 0.3, "left before the other member")
+            assert.are.equal(0, done(15))
+            assert.are.equal("entered", said())
+            os.remove(marker)
+            assert.are.equal(0, count(path))
+        end)
+
+        it("gives up at its time-out, deleting its node, and refuses mistakes", function()
+            local path = root .. "/alone"
+            local d = c:double_barrier(path, 3)
+            local ok, err = d:enter(300)
+            assert.is_nil(ok)
+            assert.are.equal("timeout", err)
+            assert.are.equal(0, count(path))
+            local left, why = d:leave()
+            assert.is_nil(left)
+            assert.is_truthy(why:match("not entered"), why)
+            assert.has_error(function() c:double_barrier(path, 0) end)
+            assert.has_error(function() d:enter("soon") end)
+            do
+                local gone = c:double_barrier(path, 2)
+                gone:enter(100)
+            end
+            collectgarbage()
+            collectgarbage()
+            assert.are.equal(0, count(path))
         end)
     end)
 end)
