@@ -295,25 +295,18 @@ check_r() {
     log "r: $(tr '\n' ' ' <<<"$verdict")"
     [[ "$(head -n 1 <<<"$verdict")" == "held=4 overlaps=0 shared=2 request=2 max_together=1 writers_overlapped=0" ]] || problems+=("lock: $(tr '\n' ' ' <<<"$verdict")")
     # The read-write lock: 2 writers and 4 readers; a writer never holds together with anyone.
-    for i in 1 2; do
+    verdict="$(for i in 1 2; do
         echo "/rlock?via=shared&path=$ROOT/r/rw&hold=300&kind=write"
         echo "/rlock?via=request&path=$ROOT/r/rw&hold=300&kind=read"
         echo "/rlock?via=shared&path=$ROOT/r/rw&hold=300&kind=read"
-    done >"$paths"
-    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$out" <"$paths" 2>>"$WORK/r.err"
-    verdict="$(r_holds "$out")"
-    log "r rw: $(tr '\n' ' ' <<<"$verdict")"
-    [[ "$(head -n 1 <<<"$verdict")" == "held=6 "*" writers_overlapped=0" ]] || problems+=("read-write lock: $(tr '\n' ' ' <<<"$verdict")")
+    done | r_round "$out" rw)"
+    [[ "$verdict" == "held=6 "*" writers_overlapped=0 " ]] || problems+=("read-write lock: $verdict")
     # The semaphore of 2 leases: 6 holders, never more than 2 at once.
-    for i in 1 2 3; do
+    verdict="$(for i in 1 2 3; do
         echo "/rlock?via=shared&path=$ROOT/r/sem&hold=300&kind=lease&leases=2"
         echo "/rlock?via=request&path=$ROOT/r/sem&hold=300&kind=lease&leases=2"
-    done >"$paths"
-    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$out" <"$paths" 2>>"$WORK/r.err"
-    verdict="$(r_holds "$out")"
-    log "r semaphore: $(tr '\n' ' ' <<<"$verdict")"
-    local sem_line; sem_line="$(head -n 1 <<<"$verdict")"
-    [[ "$sem_line" == "held=6 "* && "$sem_line" =~ max_together=[12]\  ]] || problems+=("semaphore: $(tr '\n' ' ' <<<"$verdict")")
+    done | r_round "$out" semaphore)"
+    [[ "$verdict" == "held=6 "* && "$verdict" =~ max_together=[12]\  ]] || problems+=("semaphore: $verdict")
     for i in $(seq 10); do
         echo "/rcount?via=shared&path=$ROOT/r/count"
         echo "/rcount?via=request&path=$ROOT/r/count"
@@ -328,6 +321,15 @@ check_r() {
     else
         fail "r recipes: ${problems[*]}"
     fi
+}
+
+# Requests the /rlock paths on stdin at once (answers into $1), logs their holds as $2, and
+# prints r_holds' verdict on one line.
+r_round() {
+    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$1" 2>>"$WORK/r.err"
+    local verdict; verdict="$(r_holds "$1" | tr '\n' ' ')"
+    log "r $2: $verdict" >&2
+    echo "$verdict"
 }
 
 # The /rlock answers in $1 as one line: how many held, how many pairs of holds overlapped, by
