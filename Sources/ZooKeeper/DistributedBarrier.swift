@@ -71,6 +71,11 @@ public final class DistributedDoubleBarrier: Sendable {
         self.count = count
     }
 
+    /// A member dropped while in gives its place up (its node is deleted).
+    deinit {
+        inner.withLockedValue { $0.runner }?.perform { $0.abandon() }
+    }
+
     /// Joins and waits until `count` members are in. Throws operationTimeout after `timeout`
     /// (our node is deleted), CancellationError if the task is cancelled, or the session's error.
     public func enter(timeout: Duration? = nil) async throws {
