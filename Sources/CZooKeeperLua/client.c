@@ -248,7 +248,7 @@ void register_client(lua_State *L) {
         for (i = 0; zkl_method(i, &name, &flags); i++) {
             if (flags & ZKL_METHOD_HIDDEN) continue;
             if (strchr(name, ':') != NULL) {
-                register_object_method(L, name);
+                register_object_method(L, name, (flags & ZKL_METHOD_OBJECT) != 0);
                 continue;
             }
             lua_pushstring(L, name);

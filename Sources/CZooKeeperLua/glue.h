@@ -84,8 +84,9 @@ GLUE void register_handle_metatable(lua_State *L);
  * objects of that kind. */
 GLUE void push_object_maker(lua_State *L);
 
-/* Registers "<kind>:<method>" as a method of the objects of that kind. */
-GLUE void register_object_method(lua_State *L, const char *name);
+/* Registers "<kind>:<method>" as a method of the objects of that kind; `makes_objects`: its answer
+ * is an object too. */
+GLUE void register_object_method(lua_State *L, const char *name, int makes_objects);
 
 /* ---- hosted.c: the cosocket driver's primitives ----------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /*
- * Recipe objects: client:lock(path), client:election(path, id, callback), client:counter(path).
+ * Recipe objects: client:lock(path), client:election(path, id, callback), client:counter(path)...
  * The core keeps the recipe and answers an id; the object is a userdata holding that id, with
  * the client in its environment (kept alive as long as the object). Its methods, declared in the
  * core's method table as "<kind>:<method>", are calls on the client with the id first; its __gc
@@ -31,39 +31,61 @@ static Client *object_client(lua_State *L) {
     return client;
 }
 
-/* A method of an object: upvalue 1 is its declared name, 2 its kind's metatable name. */
+/* The answer of a call that makes an object (n values on top): its id wrapped as an object of the
+ * kind the core names after the id, else of the kind `name` ("<kind>" or "<kind>:<method>")
+ * begins with; nil, err, code as they are. The object's environment, `env` (absolute index),
+ * holds its client and keeps it alive. */
+static int wrap_object(lua_State *L, const char *name, int env, int n) {
+    char meta[96];
+    int top = lua_gettop(L) - n;
+    Object *object;
+    if (n < 1 || lua_type(L, top + 1) != LUA_TNUMBER) return n;
+    if (n >= 2 && lua_type(L, top + 2) == LUA_TSTRING) name = lua_tostring(L, top + 2);
+    meta_name(name, meta, sizeof meta);
+    object = (Object *)lua_newuserdata(L, sizeof(Object));
+    object->id = lua_tonumber(L, top + 1);
+    luaL_getmetatable(L, meta);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, env);
+    lua_setfenv(L, -2);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
+    return 1;
+}
+
+/* A method of an object: upvalue 1 is its declared name, 2 its kind's metatable name, 3 whether
+ * it answers an object (rw:read_lock() a lock, sem:acquire() a lease). */
 static int object_method(lua_State *L) {
     const char *method = lua_tostring(L, lua_upvalueindex(1));
     Object *object = (Object *)luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(2)));
     Client *client = object_client(L);
+    int n;
     if (client == NULL || client->core == NULL) return push_not_connected(L);
     /* The id goes in as the first argument; the object stays at 1, alive while the call waits. */
     lua_pushnumber(L, object->id);
     lua_insert(L, 2);
-    return invoke_method(L, client, method, 2);
+    n = invoke_method(L, client, method, 2);
+    if (!lua_toboolean(L, lua_upvalueindex(3))) return n;
+    /* The new object shares this one's environment: the same client. */
+    lua_getfenv(L, 1);
+    lua_insert(L, -n - 1);
+    n = wrap_object(L, method, lua_gettop(L) - n, n);
+    lua_remove(L, -n - 1);
+    return n;
 }
 
 /* client:<kind>(...): the core's answer, its id wrapped as an object (nil, err, code as they are). */
 static int make_object(lua_State *L) {
     Client *client = check_client(L);
     const char *method = lua_tostring(L, lua_upvalueindex(1));
-    char meta[96];
-    int top = lua_gettop(L), n;
-    Object *object;
-    n = invoke_method(L, client, method, 2);
-    if (n < 1 || lua_type(L, -n) != LUA_TNUMBER) return n;
-    object = (Object *)lua_newuserdata(L, sizeof(Object));
-    object->id = lua_tonumber(L, -n - 1);
-    meta_name(method, meta, sizeof meta);
-    luaL_getmetatable(L, meta);
-    lua_setmetatable(L, -2);
+    int n = invoke_method(L, client, method, 2);
     lua_createtable(L, 1, 0);
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, 1);
-    lua_setfenv(L, -2);
-    lua_replace(L, top + 1);
-    lua_settop(L, top + 1);
-    return 1;
+    lua_insert(L, -n - 1);
+    n = wrap_object(L, method, lua_gettop(L) - n, n);
+    lua_remove(L, -n - 1);
+    return n;
 }
 
 /* Collected (or its client going): the core gives up the object's work and hands back its callback. */
@@ -100,14 +122,15 @@ static void push_object_metatable(lua_State *L, const char *name, const char *me
     }
 }
 
-void register_object_method(lua_State *L, const char *name) {
+void register_object_method(lua_State *L, const char *name, int makes_objects) {
     char meta[96];
     meta_name(name, meta, sizeof meta);
     push_object_metatable(L, name, meta);
     lua_getfield(L, -1, "__index");
     lua_pushstring(L, name);
     lua_pushstring(L, meta);
-    lua_pushcclosure(L, object_method, 2);
+    lua_pushboolean(L, makes_objects);
+    lua_pushcclosure(L, object_method, 3);
     lua_setfield(L, -2, strchr(name, ':') + 1);
     lua_pop(L, 2);
 }

@@ -28,10 +28,12 @@ public final class DistributedLock: Sendable {
 
     public let path: String
     private let client: ZooKeeperClient
+    /// A new acquisition (the mutex, a side of a read-write lock, a semaphore's lease).
+    private let makeMachine: @Sendable (String) -> AcquisitionMachine
 
     private struct Attempt {
         var id: UInt64
-        var runner: RecipeRunner<LockMachine>
+        var runner: RecipeRunner<AcquisitionMachine>
         var acquired: OneShot<Result<Void, ZooKeeperError>>
         var released: OneShot<Result<Void, ZooKeeperError>>?
     }
@@ -46,9 +48,10 @@ public final class DistributedLock: Sendable {
 
     private let inner = NIOLockedValueBox(Inner())
 
-    init(client: ZooKeeperClient, path: String) {
+    init(client: ZooKeeperClient, path: String, machine: @escaping @Sendable (String) -> AcquisitionMachine = { .lock(LockMachine(path: $0)) }) {
         self.client = client
         self.path = path
+        makeMachine = machine
     }
 
     /// Where the lock stands for this object.
@@ -67,7 +70,7 @@ public final class DistributedLock: Sendable {
             inner.attempts += 1
             return inner.attempts
         }
-        let runner = client.recipeRunner(LockMachine(path: path)) { [weak self] notice in self?.heard(notice, attempt: id) }
+        let runner = client.recipeRunner(makeMachine(path)) { [weak self] notice in self?.heard(notice, attempt: id) }
         inner.withLockedValue { inner in
             inner.attempt = Attempt(id: id, runner: runner, acquired: waiter)
             set(.acquiring, in: &inner)
@@ -91,7 +94,7 @@ public final class DistributedLock: Sendable {
     /// Lets the lock go and waits until our node is deleted (others may then take it). Does
     /// nothing when the lock is not held.
     public func release() async throws(ZooKeeperError) {
-        let pending: (RecipeRunner<LockMachine>, OneShot<Result<Void, ZooKeeperError>>)? = inner.withLockedValue { inner in
+        let pending: (RecipeRunner<AcquisitionMachine>, OneShot<Result<Void, ZooKeeperError>>)? = inner.withLockedValue { inner in
             guard var attempt = inner.attempt else { return nil }
             let done = attempt.released ?? OneShot()
             attempt.released = done
@@ -135,7 +138,7 @@ public final class DistributedLock: Sendable {
 
     // MARK: Notices
 
-    private func heard(_ notice: LockMachine.Notice, attempt id: UInt64) {
+    private func heard(_ notice: AcquisitionMachine.Notice, attempt id: UInt64) {
         inner.withLockedValue { inner in
             guard let attempt = inner.attempt, attempt.id == id else { return }
             switch notice {
@@ -166,7 +169,7 @@ public final class DistributedLock: Sendable {
 
     /// Abandons an attempt still waiting (time-out, cancellation).
     private func giveUp(attempt id: UInt64, _ error: ZooKeeperError) {
-        let runner: RecipeRunner<LockMachine>? = inner.withLockedValue { inner in
+        let runner: RecipeRunner<AcquisitionMachine>? = inner.withLockedValue { inner in
             guard let attempt = inner.attempt, attempt.id == id, inner.status == .acquiring else { return nil }
             inner.attempt = nil
             set(.released, in: &inner)

@@ -8,13 +8,16 @@ final class OneShot<Value: Sendable>: Sendable {
     }
     private let state = NIOLockedValueBox(State.waiting(nil))
 
-    func fulfil(_ value: Value) {
-        let continuation: CheckedContinuation<Value, Never>? = state.withLockedValue { state in
-            guard case let .waiting(continuation) = state else { return nil }
+    /// Whether this call set the value (false: it was set already).
+    @discardableResult
+    func fulfil(_ value: Value) -> Bool {
+        let (first, continuation): (Bool, CheckedContinuation<Value, Never>?) = state.withLockedValue { state in
+            guard case let .waiting(continuation) = state else { return (false, nil) }
             state = .done(value)
-            return continuation
+            return (true, continuation)
         }
         continuation?.resume(returning: value)
+        return first
     }
 
     var value: Value {

@@ -19,7 +19,8 @@ struct LuaMethod: Sendable {
         /// One of the original client's calls (its contract).
         static let contract = Flags(rawValue: 16)
         /// It answers an object (its first value is the object's id, the glue wraps it); the
-        /// object's methods are the declared `<name>:<method>`s.
+        /// object's methods are the declared `<name>:<method>`s (or, when the core names a
+        /// kind after the id, that kind's: `rw:read_lock()` answers a lock).
         static let object = Flags(rawValue: 32)
 
         /// One request, batchable and with an `_async` form.
@@ -88,6 +89,21 @@ struct LuaMethod: Sendable {
         LuaMethod("counter:get", "", "number"),
         LuaMethod("counter:add", "delta", "new value"),
         LuaMethod("counter:set", "value", "true"),
+        // Coordination (LuaCoordination.swift); an object method flagged `.object` answers an
+        // object of the kind its result names.
+        LuaMethod("read_write_lock", "path", "read_write_lock", [.instant, .object]),
+        LuaMethod("read_write_lock:read_lock", "", "lock", [.instant, .object]),
+        LuaMethod("read_write_lock:write_lock", "", "lock", [.instant, .object]),
+        LuaMethod("semaphore", "path, leases", "semaphore", [.instant, .object]),
+        LuaMethod("semaphore:acquire", "[timeout_ms]", "lease", .object),
+        LuaMethod("lease:release", "", "true"),
+        LuaMethod("barrier", "path", "barrier", [.instant, .object]),
+        LuaMethod("barrier:set", "", "true"),
+        LuaMethod("barrier:remove", "", "true"),
+        LuaMethod("barrier:wait", "[timeout_ms]", "true"),
+        LuaMethod("double_barrier", "path, count", "double_barrier", [.instant, .object]),
+        LuaMethod("double_barrier:enter", "[timeout_ms]", "true"),
+        LuaMethod("double_barrier:leave", "[timeout_ms]", "true"),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
     ]

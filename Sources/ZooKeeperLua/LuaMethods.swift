@@ -145,6 +145,7 @@ extension LuaClient {
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
         case "lock", "election", "counter": return try makeRecipe(method, args)
+        case "read_write_lock", "semaphore", "barrier", "double_barrier": return try makeCoordination(method, args)
         case _ where method.contains(":"): return try callRecipe(method, args)
         default:
             // Declared but not implemented: the core's bug (ZooKeeperLuaTests calls every one).

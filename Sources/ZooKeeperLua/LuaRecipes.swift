@@ -16,6 +16,8 @@ enum RecipeNews: Sendable {
     case counter(CounterMachine.Notice)
     case leader(LeaderQueryMachine.Notice)
     case created(ProtectedCreateMachine.Notice)
+    case barrier(BarrierMachine.Notice)
+    case doubleBarrier(DoubleBarrierMachine.Notice)
 }
 
 /// A recipe object held by Lua.
@@ -23,6 +25,8 @@ enum LuaRecipe {
     case lock(LuaLock)
     case election(LuaElection)
     case counter(path: String)
+    /// A read-write lock, semaphore, lease or barrier (LuaCoordination.swift).
+    case coordination(LuaCoordination)
 }
 
 /// Where a recipe's notices go, from whichever thread runs the recipe: to the call waiting for
@@ -69,14 +73,17 @@ final class RecipeInbox: Sendable {
 /// One lock object: its path, and the acquisition in progress or held (each with its inbox).
 final class LuaLock {
     let path: String
+    /// A new acquisition: the mutex, a side of a read-write lock, a semaphore's lease.
+    let makeMachine: @Sendable (String) -> AcquisitionMachine
     var inbox: RecipeInbox
-    var attempt: RecipeRunner<LockMachine>?
+    var attempt: RecipeRunner<AcquisitionMachine>?
     /// The session the attempt runs on.
     var session: AnyObject?
 
-    init(path: String, inbox: RecipeInbox) {
+    init(path: String, inbox: RecipeInbox, machine: @escaping @Sendable (String) -> AcquisitionMachine = { .lock(LockMachine(path: $0)) }) {
         self.path = path
         self.inbox = inbox
+        makeMachine = machine
     }
 }
 
@@ -98,7 +105,7 @@ final class LuaElection {
 
 extension LuaClient {
     /// How long a wait without a time-out lasts: a year.
-    private static let forever: Int64 = 365 * 86_400_000
+    static let forever: Int64 = 365 * 86_400_000
 
     // MARK: Making objects
 
@@ -127,16 +134,21 @@ extension LuaClient {
             recipe = .election(LuaElection(path: path, runner: runner, inbox: inbox, ref: ref))
             runner.start { $0.start() }
         }
+        return .done([.int(Int64(adopt(recipe)))])
+    }
+
+    /// Keeps `recipe` for Lua; its id.
+    func adopt(_ recipe: LuaRecipe) -> UInt64 {
         let id = nextRecipe
         nextRecipe += 1
         recipes[id] = recipe
-        return .done([.int(Int64(id))])
+        return id
     }
 
     /// A runner on the current session; nil when there is none. The direct session runs its
     /// completions with its lock held: the runner's reactions (which submit again) wait until
     /// it is released.
-    private func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine>? {
+    func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine>? {
         guard let zk, !zk.state.isTerminal else { return nil }
         var hop: RecipeRunner<Machine>.Hop?
         if let direct = zk.direct {
@@ -147,7 +159,7 @@ extension LuaClient {
 
     /// A ticket answered by what a recipe tells `inbox`; `finish` gets that news (empty at the
     /// deadline). Notices after the answer are dropped.
-    private func recipeTicket(_ inbox: RecipeInbox, deadline: Int64, ready: @escaping (RecipeNews) -> Bool,
+    func recipeTicket(_ inbox: RecipeInbox, deadline: Int64, ready: @escaping (RecipeNews) -> Bool,
                               finish: @escaping (_ news: [RecipeNews]) -> Outcome) -> Ticket {
         let mailbox = self.mailbox
         let ticket = makeTicket(deadline: deadline, isReady: { news, _ in
@@ -162,20 +174,25 @@ extension LuaClient {
     }
 
     /// Runs a machine that tells one thing and finishes (a counter operation, a protected
-    /// create, who leads); `format` answers it (nil: no answer within the client's timeout).
-    private func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
-                                                 start: (inout Machine) -> [RecipeStep<Machine.Notice>],
-                                                 format: @escaping (RecipeNews?) -> Outcome) -> Outcome {
+    /// create, who leads, a barrier's wait); `format` answers it (nil: no answer by `deadline`,
+    /// the client's timeout by default; the machine then runs `abandon`, if given).
+    func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
+                                         deadline: Int64? = nil, start: (inout Machine) -> [RecipeStep<Machine.Notice>],
+                                         abandon: (@Sendable (inout Machine) -> [RecipeStep<Machine.Notice>])? = nil,
+                                         format: @escaping (RecipeNews?) -> Outcome) -> Outcome {
         let inbox = RecipeInbox(mailbox: mailbox)
         guard let runner = recipeRunner(machine, onNotice: { inbox.post(wrap($0)) }) else { return LuaFormat.failure(sessionEndedError) }
-        let ticket = recipeTicket(inbox, deadline: monotonicNow() + timeoutMillis + 1_000, ready: { _ in true }) { news in format(news.first) }
+        let ticket = recipeTicket(inbox, deadline: deadline ?? monotonicNow() + timeoutMillis + 1_000, ready: { _ in true }) { news in
+            if news.isEmpty, let abandon { runner.perform(abandon) }
+            return format(news.first)
+        }
         runner.start(start)
         return .wait(ticket)
     }
 
     private var isConnected: Bool { zk?.state.isConnected ?? false }
 
-    private static func timedOut() -> Outcome { LuaFormat.failure("timeout", .operationTimeout) }
+    static func timedOut() -> Outcome { LuaFormat.failure("timeout", .operationTimeout) }
 
     // MARK: Methods of the objects
 
@@ -206,6 +223,7 @@ extension LuaClient {
         case let ("counter:get", .counter(path)): return count(path, .get)
         case let ("counter:add", .counter(path)): return count(path, .add(Int32(try args.integer(1))))
         case let ("counter:set", .counter(path)): return count(path, .set(Int32(try args.integer(1))))
+        case let (_, .coordination(recipe)): return try callCoordination(method, recipe, args)
         default: throw BadArgument(message: "resty.zookeeper: \(method): no such method for this object")
         }
     }
@@ -215,14 +233,14 @@ extension LuaClient {
     func dropRecipe(_ id: UInt64) {
         switch recipes.removeValue(forKey: id) {
         case let .lock(lock)?:
-            let waiting = lock.inbox.end()
-            if waiting != 0 { forget(waiting) }
-            lock.attempt?.perform { $0.abandon() }
+            drop(lock)
         case let .election(election)?:
             let waiting = election.inbox.end()
             if waiting != 0 { forget(waiting) }
             election.runner.perform { $0.close() }
             release(election.ref)
+        case let .coordination(recipe)?:
+            dropCoordination(recipe)
         case .counter?, nil:
             break
         }
@@ -230,7 +248,15 @@ extension LuaClient {
 
     // MARK: Lock
 
-    private func acquire(_ lock: LuaLock, _ args: LuaArguments) throws(BadArgument) -> Outcome {
+    /// A lock (or lease) object is gone: its attempt or hold is given up.
+    func drop(_ lock: LuaLock) {
+        let waiting = lock.inbox.end()
+        if waiting != 0 { forget(waiting) }
+        lock.attempt?.perform { $0.abandon() }
+    }
+
+    /// `granted`: the answer once acquired (a semaphore answers a lease object).
+    func acquire(_ lock: LuaLock, _ args: LuaArguments, granted: @escaping () -> Outcome = { .done([.boolean(true)]) }) throws(BadArgument) -> Outcome {
         let timeout: Int64? = args[1].isNil ? nil : try args.integer(1, range: 1...86_400_000)
         guard let zk, !zk.state.isTerminal else { return LuaFormat.failure(sessionEndedError) }
         // An attempt of an earlier session ends with it (its machine hears the end a moment later).
@@ -239,7 +265,7 @@ extension LuaClient {
             lock.attempt = nil
         }
         let inbox = RecipeInbox(mailbox: mailbox)
-        guard let runner = recipeRunner(LockMachine(path: lock.path), onNotice: { inbox.post(.lock($0)) }) else {
+        guard let runner = recipeRunner(lock.makeMachine(lock.path), onNotice: { inbox.post(.lock($0)) }) else {
             return LuaFormat.failure(sessionEndedError)
         }
         lock.inbox = inbox
@@ -254,7 +280,7 @@ extension LuaClient {
         }) { news in
             for case let .lock(notice) in news {
                 switch notice {
-                case .acquired: return .done([.boolean(true)])
+                case .acquired: return granted()
                 case let .failed(error), let .lost(error):
                     lock.attempt = nil
                     return LuaFormat.failure(error)
@@ -270,7 +296,7 @@ extension LuaClient {
         return .wait(ticket)
     }
 
-    private func release(_ lock: LuaLock) -> Outcome {
+    func release(_ lock: LuaLock) -> Outcome {
         guard let runner = lock.attempt else { return .done([.boolean(true)]) }
         if runner.isFinished {
             lock.attempt = nil

@@ -41,6 +41,8 @@ public struct LockMachine: RecipeMachine {
 
     public let path: String
     public let data: [UInt8]
+    /// Who holds among the contenders (exclusive, or the read side of a read-write lock).
+    public let rule: LockRule
     private var create: ProtectedCreate
     private var tokens: TokenSource
     private var phase = Phase.idle
@@ -48,11 +50,13 @@ public struct LockMachine: RecipeMachine {
     public private(set) var ourPath: String?
 
     /// A lock on `path`; `protectedId` names this attempt's node (random by default); `name`
-    /// is the node name before the sequence (the leader latch contends with `latch-`).
-    public init(path: String, data: [UInt8] = [], name: String = lockName, protectedId: String = ProtectedName.randomId(),
-                tokens: TokenSource = TokenSource()) {
+    /// is the node name before the sequence (the leader latch contends with `latch-`); `rule`
+    /// who holds (`LockMachine.read` and `.write` make the sides of a read-write lock).
+    public init(path: String, data: [UInt8] = [], name: String = lockName, rule: LockRule = .exclusive,
+                protectedId: String = ProtectedName.randomId(), tokens: TokenSource = TokenSource()) {
         self.path = path
         self.data = data
+        self.rule = rule
         self.tokens = tokens
         create = ProtectedCreate(path: RecipePath.join(path, name), data: data, mode: .ephemeralSequential, protectedId: protectedId)
     }
@@ -123,6 +127,7 @@ public struct LockMachine: RecipeMachine {
             }
         case .waiting(token):
             switch result {
+            case let .success(.children(children, _)): return decide(children, watching: true)
             case .success: return []  // watching the predecessor
             case let .failure(error) where error.code == .noNode || error.isRecoverableLoss: return check()
             case let .failure(error): return fail(error)
@@ -207,16 +212,26 @@ public struct LockMachine: RecipeMachine {
         return [.submit(request)]
     }
 
-    private mutating func decide(_ children: [String]) -> [RecipeStep<Notice>] {
+    /// `watching`: `children` answer the request that set the current wait's watch (the
+    /// counted rule's), so a wait goes on with that watch rather than asking again.
+    private mutating func decide(_ children: [String], watching: Bool = false) -> [RecipeStep<Notice>] {
         let sorted = Contenders.sorted(children)
         guard let ourPath, let index = sorted.firstIndex(of: RecipePath.name(of: ourPath)) else { return restart() }
-        if index == 0 {
+        switch rule.wait(in: sorted, at: index) {
+        case nil:
             phase = .held
             return [.notify(.acquired(path: ourPath))]
+        case _ where watching:
+            return []  // the answer of the request that set the watch: still waiting on it
+        case let .node(name)?:
+            let request = tokens.request(.getData(path: RecipePath.join(path, name), watch: true))
+            phase = .waiting(request.token)
+            return [.submit(request)]
+        case .children?:
+            let request = tokens.request(.getChildren(path: path, watch: true, includeStat: false))
+            phase = .waiting(request.token)
+            return [.submit(request)]
         }
-        let request = tokens.request(.getData(path: RecipePath.join(path, sorted[index - 1]), watch: true))
-        phase = .waiting(request.token)
-        return [.submit(request)]
     }
 
     /// Our node vanished while we waited (deleted by someone): contend again with a new one.

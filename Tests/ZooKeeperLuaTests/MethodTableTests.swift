@@ -29,7 +29,8 @@ import Testing
     static func documentedMethods() throws -> [String: Set<String>] {
         var bySection: [String: Set<String>] = [:]
         var section = ""
-        let objects = Set(LuaMethod.all.filter { $0.flags.contains(.object) }.map(\.name))
+        // The kinds of object: those the makers are named after, and those they answer (a lease).
+        let objects = Set(LuaMethod.all.filter { $0.flags.contains(.object) }.flatMap { [$0.name, $0.result] })
         func isName(_ text: Substring) -> Bool { !text.isEmpty && text.allSatisfy { $0 == "_" || ($0 >= "a" && $0 <= "z") } }
         for line in try referenceLines() {
             if line.hasPrefix("## ") { section = String(line.dropFirst(3)) }

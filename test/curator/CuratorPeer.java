@@ -2,7 +2,13 @@
 // Reads one command per line on stdin, answers one line per event on stdout:
 //   lock PATH            -> "locked" once InterProcessMutex.acquire() returns
 //   trylock PATH MS      -> "locked" or "timeout"
-//   unlock               -> "unlocked"
+//   unlock               -> "unlocked" (the last lock taken, of any kind)
+//   rlock PATH / wlock PATH          -> "locked" (InterProcessReadWriteLock's read / write side)
+//   tryrlock PATH MS / trywlock PATH MS -> "locked" or "timeout"
+//   semacquire PATH MAX MS -> "lease" or "timeout" (InterProcessSemaphoreV2 with MAX leases)
+//   semrelease           -> "released" (the last lease taken)
+//   barrierset PATH / barrierremove PATH -> "set" / "removed" (DistributedBarrier)
+//   barrierwait PATH MS  -> "passed" or "timeout", in the background (commands go on meanwhile)
 //   latch PATH ID        -> starts a LeaderLatch; "leader" / "notleader" as it changes
 //   closelatch           -> "latchclosed"
 //   count PATH N         -> N increments through SharedCount.trySetCount; "counted VALUE"
@@ -10,12 +16,18 @@
 // Usage: java -cp ... CuratorPeer CONNECT_STRING
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.barriers.DistributedBarrier;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.framework.recipes.shared.SharedCount;
 import org.apache.curator.framework.recipes.shared.VersionedValue;
 import org.apache.curator.retry.RetryNTimes;
@@ -33,6 +45,7 @@ public class CuratorPeer {
         say("ready");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         InterProcessMutex mutex = null;
+        Deque<Lease> leases = new ArrayDeque<>();
         LeaderLatch latch = null;
         String line;
         while ((line = in.readLine()) != null) {
@@ -47,6 +60,52 @@ public class CuratorPeer {
                     mutex = new InterProcessMutex(client, w[1]);
                     say(mutex.acquire(Long.parseLong(w[2]), TimeUnit.MILLISECONDS) ? "locked" : "timeout");
                     break;
+                case "rlock":
+                case "wlock": {
+                    InterProcessReadWriteLock rw = new InterProcessReadWriteLock(client, w[1]);
+                    mutex = w[0].equals("rlock") ? rw.readLock() : rw.writeLock();
+                    mutex.acquire();
+                    say("locked");
+                    break;
+                }
+                case "tryrlock":
+                case "trywlock": {
+                    InterProcessReadWriteLock rw = new InterProcessReadWriteLock(client, w[1]);
+                    mutex = w[0].equals("tryrlock") ? rw.readLock() : rw.writeLock();
+                    say(mutex.acquire(Long.parseLong(w[2]), TimeUnit.MILLISECONDS) ? "locked" : "timeout");
+                    break;
+                }
+                case "semacquire": {
+                    InterProcessSemaphoreV2 semaphore = new InterProcessSemaphoreV2(client, w[1], Integer.parseInt(w[2]));
+                    Lease lease = semaphore.acquire(Long.parseLong(w[3]), TimeUnit.MILLISECONDS);
+                    if (lease != null) leases.push(lease);
+                    say(lease != null ? "lease" : "timeout");
+                    break;
+                }
+                case "semrelease":
+                    leases.pop().close();
+                    say("released");
+                    break;
+                case "barrierset":
+                    new DistributedBarrier(client, w[1]).setBarrier();
+                    say("set");
+                    break;
+                case "barrierremove":
+                    new DistributedBarrier(client, w[1]).removeBarrier();
+                    say("removed");
+                    break;
+                case "barrierwait": {
+                    DistributedBarrier barrier = new DistributedBarrier(client, w[1]);
+                    long ms = Long.parseLong(w[2]);
+                    new Thread(() -> {
+                        try {
+                            say(barrier.waitOnBarrier(ms, TimeUnit.MILLISECONDS) ? "passed" : "timeout");
+                        } catch (Exception e) {
+                            say("error " + e);
+                        }
+                    }).start();
+                    break;
+                }
                 case "unlock":
                     mutex.release();
                     say("unlocked");

@@ -12,7 +12,7 @@
 #   f. (in a's nginx) per-request clients waiting in dispatch() and watch() (to its timeout)
 #      make nginx log no [error] line with `lua_socket_log_errors off`, and only read timeouts
 #      without it;
-#   r. (in a's nginx) recipes: lock requests on the shared and per-request clients yield while
+#   r. (in a's nginx) recipes: lock (also read-write lock and semaphore) requests on the shared and per-request clients yield while
 #      they wait and never hold at once; concurrent counter adds from both sum up;
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
@@ -291,25 +291,22 @@ check_r() {
     fi
     wait "$getter" 2>/dev/null
     local verdict
-    verdict="$("$PY" - "$out" <<'EOF2'
-import json, re, sys
-rows = [json.loads(line) for line in open(sys.argv[1])]
-held, bad = [], []
-for r in rows:
-    m = re.match(r"held from=(\S+) to=(\S+) is_held=true release=true \| nil via=(\w+)$", r.get("body", "").strip())
-    if r.get("status") != 200 or not m:
-        bad.append("%s -> %s %s" % (r.get("path"), r.get("status"), r.get("body", "")[:200]))
-    else:
-        held.append((float(m.group(1)), float(m.group(2)), m.group(3)))
-held.sort()
-overlaps = sum(1 for a, b in zip(held, held[1:]) if b[0] < a[1])
-print("held=%d overlaps=%d shared=%d request=%d" % (len(held), overlaps, sum(h[2] == "shared" for h in held), sum(h[2] == "request" for h in held)))
-for b in bad[:4]:
-    print("bad " + b)
-EOF2
-)"
+    verdict="$(r_holds "$out")"
     log "r: $(tr '\n' ' ' <<<"$verdict")"
-    [[ "$(head -n 1 <<<"$verdict")" == "held=4 overlaps=0 shared=2 request=2" ]] || problems+=("lock: $(tr '\n' ' ' <<<"$verdict")")
+    [[ "$(head -n 1 <<<"$verdict")" == "held=4 overlaps=0 shared=2 request=2 max_together=1 writers_overlapped=0" ]] || problems+=("lock: $(tr '\n' ' ' <<<"$verdict")")
+    # The read-write lock: 2 writers and 4 readers; a writer never holds together with anyone.
+    verdict="$(for i in 1 2; do
+        echo "/rlock?via=shared&path=$ROOT/r/rw&hold=300&kind=write"
+        echo "/rlock?via=request&path=$ROOT/r/rw&hold=300&kind=read"
+        echo "/rlock?via=shared&path=$ROOT/r/rw&hold=300&kind=read"
+    done | r_round "$out" rw)"
+    [[ "$verdict" == "held=6 "*" writers_overlapped=0 " ]] || problems+=("read-write lock: $verdict")
+    # The semaphore of 2 leases: 6 holders, never more than 2 at once.
+    verdict="$(for i in 1 2 3; do
+        echo "/rlock?via=shared&path=$ROOT/r/sem&hold=300&kind=lease&leases=2"
+        echo "/rlock?via=request&path=$ROOT/r/sem&hold=300&kind=lease&leases=2"
+    done | r_round "$out" semaphore)"
+    [[ "$verdict" == "held=6 "* && "$verdict" =~ max_together=[12]\  ]] || problems+=("semaphore: $verdict")
     for i in $(seq 10); do
         echo "/rcount?via=shared&path=$ROOT/r/count"
         echo "/rcount?via=request&path=$ROOT/r/count"
@@ -320,10 +317,44 @@ EOF2
     local hex; hex="$(kz "$ZK" read "$ROOT/r/count")"
     [[ "$hex" == 00000014 ]] || problems+=("counter: kazoo reads ${hex:-nothing}, expected 00000014 (20)")
     if ((${#problems[@]} == 0)); then
-        pass "r recipes in nginx: 2 shared + 2 per-request lock holders never overlapped, /plain max $max ms while they waited; 20 concurrent counter adds sum to 20 ($(($(now_ms) - t0)) ms)"
+        pass "r recipes in nginx: 2 shared + 2 per-request lock holders never overlapped, /plain max $max ms while they waited; read-write lock writers held alone among 6; a 2-lease semaphore never had 3 holders among 6; 20 concurrent counter adds sum to 20 ($(($(now_ms) - t0)) ms)"
     else
         fail "r recipes: ${problems[*]}"
     fi
+}
+
+# Requests the /rlock paths on stdin at once (answers into $1), logs their holds as $2, and
+# prints r_holds' verdict on one line.
+r_round() {
+    "$PY" "$ZK_TOOL" get-many "$PORT" 60 "$1" 2>>"$WORK/r.err"
+    local verdict; verdict="$(r_holds "$1" | tr '\n' ' ')"
+    log "r $2: $verdict" >&2
+    echo "$verdict"
+}
+
+# The /rlock answers in $1 as one line: how many held, how many pairs of holds overlapped, by
+# which client, the most holding at once, how many writers held together with anyone; then
+# the bad answers.
+r_holds() {
+    "$PY" - "$1" <<'EOF2'
+import json, re, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+held, bad = [], []
+for r in rows:
+    m = re.match(r"held from=(\S+) to=(\S+) is_held=true release=true \| nil via=(\w+) kind=(\w+)$", r.get("body", "").strip())
+    if r.get("status") != 200 or not m:
+        bad.append("%s -> %s %s" % (r.get("path"), r.get("status"), r.get("body", "")[:200]))
+    else:
+        held.append((float(m.group(1)), float(m.group(2)), m.group(3), m.group(4)))
+held.sort()
+overlaps = sum(1 for a, b in zip(held, held[1:]) if b[0] < a[1])
+together = max([sum(1 for o in held if o[0] <= h[0] < o[1]) for h in held] or [0])  # holding at each start
+writers = sum(1 for h in held if h[3] == "write" and any(o is not h and o[0] < h[1] and h[0] < o[1] for o in held))
+print("held=%d overlaps=%d shared=%d request=%d max_together=%d writers_overlapped=%d" % (
+    len(held), overlaps, sum(h[2] == "shared" for h in held), sum(h[2] == "request" for h in held), together, writers))
+for b in bad[:4]:
+    print("bad " + b)
+EOF2
 }
 
 # ---- e. phases where a call cannot wait --------------------------------------------------------

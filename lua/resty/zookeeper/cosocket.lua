@@ -105,8 +105,10 @@ return function(native)
         return meta
     end
 
-    local function make_object(client, kind, id, ...)
-        if type(id) ~= "number" then return id, ... end -- nil, err, code
+    -- The answer of a call that makes an object: its id, and the kind when the core names one.
+    local function make_object(client, kind, id, named, ...)
+        if type(id) ~= "number" then return id, named, ... end -- nil, err, code
+        if type(named) == "string" then kind = named end
         local st = rawget(client, STATE)
         local proxy = newproxy(true)
         getmetatable(proxy).__gc = function() if st.core then hosted.drop(st.core, id) end end
@@ -122,6 +124,7 @@ return function(native)
                     error("bad argument #1 to '" .. method .. "' (resty.zookeeper " .. kind .. " expected; use "
                         .. kind .. ":" .. method .. "(...))", 2)
                 end
+                if flags.object then return make_object(o.client, kind, call(o.client, name, o.id, ...)) end
                 return call(o.client, name, o.id, ...)
             end
         elseif flags.object then

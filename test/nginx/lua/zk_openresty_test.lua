@@ -99,13 +99,34 @@ local function recipe_client(via)
     return client
 end
 
--- GET /rlock?via=shared|request&path=...&hold=ms: acquires the lock (waiting: the call yields),
--- holds it `hold` ms, releases it; answers when it held it (ngx.now(), s).
+-- What /rlock holds: the lock, a side of the read-write lock (kind=read|write), or a lease of
+-- the semaphore of `leases` (kind=lease); `is_held` answers true for a lease while it has it.
+local function recipe_hold(client, args)
+    if args.kind == "read" or args.kind == "write" then
+        local rw = client:read_write_lock(args.path)
+        return args.kind == "read" and rw:read_lock() or rw:write_lock()
+    end
+    if args.kind ~= "lease" then return client:lock(args.path) end
+    local semaphore, lease = client:semaphore(args.path, tonumber(args.leases) or 1), nil
+    return {
+        acquire = function(_, timeout)
+            local err, code
+            lease, err, code = semaphore:acquire(timeout)
+            return lease and true, err, code
+        end,
+        is_held = function() return lease ~= nil end,
+        release = function() return lease:release() end,
+    }
+end
+
+-- GET /rlock?via=shared|request&path=...&hold=ms[&kind=read|write|lease&leases=n]: acquires the
+-- lock (waiting: the call yields), holds it `hold` ms, releases it; answers when it held it
+-- (ngx.now(), s).
 function M.rlock()
     guarded(function()
         local args = ngx.req.get_uri_args()
         local client = recipe_client(args.via)
-        local lock = client:lock(args.path)
+        local lock = recipe_hold(client, args)
         local ok, err = lock:acquire(20000)
         if not ok then
             ngx.say("fail acquire: ", tostring(err))
@@ -117,8 +138,8 @@ function M.rlock()
             local to = ngx.now()
             local held = lock:is_held()
             ok, err = lock:release()
-            ngx.say(string.format("held from=%.3f to=%.3f is_held=%s release=%s via=%s", from, to, tostring(held),
-                result_text(ok, err), args.via))
+            ngx.say(string.format("held from=%.3f to=%.3f is_held=%s release=%s via=%s kind=%s", from, to, tostring(held),
+                result_text(ok, err), args.via, args.kind or "lock"))
         end
         if args.via ~= "shared" then client:close() end
     end)
