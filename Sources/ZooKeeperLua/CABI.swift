@@ -305,11 +305,11 @@ public func zkl_io_next(_ pointer: UnsafeMutableRawPointer?, _ link: UnsafeMutab
     }
     switch lua.io.nextCommand() {
     case nil: return 0
-    case let .connect(id, host, number)?:
+    case let .connect(id, host, number, probe)?:
         link.pointee = id
         port.pointee = Int32(clamping: number)
         publish(Array(host.utf8))
-        return 1
+        return probe ? 4 : 1
     case let .send(id, data)?:
         link.pointee = id
         publish(data)

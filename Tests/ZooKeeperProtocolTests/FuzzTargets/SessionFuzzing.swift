@@ -6,7 +6,8 @@ import ZooKeeperSession
 /// once (never one it was told to forget), and must end when closed.
 ///
 /// The input is a list of commands, each an opcode byte and an argument byte:
-/// opcode % 8 in 0...3 feeds the next `argument` bytes to the current connection; 4 lets
+/// opcode % 8 in 0...1 feeds the next `argument` bytes to the session's connection, 2...3 to the
+/// connection opened last (a read-write probe's, when one is open); 4 lets
 /// `argument` × 50 ms pass; 5 closes the connection from the server's side; 6 submits request
 /// `argument`; 7 cancels an earlier request. A connection the machine opens is established at
 /// once, so its first bytes must be a ConnectResponse.
@@ -68,7 +69,9 @@ public enum SessionFuzzing {
         var submitted: Set<RequestID> = []
         var completed: Set<RequestID> = []
         var forgotten: Set<RequestID> = []
+        /// The connection opened last, and every connection open.
         var connection: ConnectionID = 0
+        var open: Set<ConnectionID> = []
         var pendingConnect: ConnectionID?
 
         mutating func take(_ actions: [SessionAction]) {
@@ -81,8 +84,10 @@ public enum SessionFuzzing {
                     precondition(!forgotten.contains(id), "a completion for request \(id), cancelled before")
                     precondition(completed.insert(id).inserted, "request \(id) completed twice")
                 case let .send(bytes, id):
-                    precondition(id == connection, "a send on connection \(id), current is \(connection)")
+                    precondition(open.contains(id), "a send on connection \(id), which is not open")
                     precondition(!bytes.isEmpty, "an empty send")
+                case let .closeConnection(id):
+                    open.remove(id)
                 default:
                     break
                 }
@@ -105,6 +110,7 @@ public enum SessionFuzzing {
             while let id = ledger.pendingConnect {
                 ledger.pendingConnect = nil
                 ledger.connection = id
+                ledger.open.insert(id)
                 ledger.take(machine.connectionEstablished(id, now: now))
             }
         }
@@ -127,12 +133,14 @@ public enum SessionFuzzing {
             switch opcode {
             case 0...3:
                 let end = min(offset + argument, input.endIndex)
-                ledger.take(machine.bytesReceived(input[offset..<end], connection: ledger.connection, now: now))
+                let target = opcode < 2 ? machine.currentConnection ?? ledger.connection : ledger.connection
+                ledger.take(machine.bytesReceived(input[offset..<end], connection: target, now: now))
                 offset = end
             case 4:
                 now += Millis(argument) * 50
                 ledger.take(machine.tick(now: now))
             case 5:
+                ledger.open.remove(ledger.connection)
                 ledger.take(machine.connectionClosed(ledger.connection, now: now))
             case 6:
                 submit(argument)
@@ -198,6 +206,11 @@ public enum SessionFuzzing {
         scripts.append(submitAll + feed(answers) + drop + feed(handshake(readOnly: false) + setWatches + event) + ticks)
         scripts.append(submitAll + drop + feed(handshake(readOnly: true) + setWatches) + long)
         scripts.append(submitAll + [7, 3, 7, 5] + feed(answers) + long)
+        // On a read-only server: a probe opens after 100 ms and hears "ro", then "rw" (a move).
+        var readOnly: [UInt8] = drop + feed(handshake(readOnly: true) + setWatches)
+        readOnly += [4, 3, 2, 2] + Array("ro".utf8)
+        readOnly += [4, 5, 2, 2] + Array("rw".utf8)
+        scripts.append(submitAll + feed(answers) + readOnly + feed(handshake(readOnly: false)))
         return scripts
     }
 }

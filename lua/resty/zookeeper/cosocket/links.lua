@@ -74,11 +74,13 @@ return function(hosted)
         while true do
             local kind, link, a, b = io_next(core)
             if not kind then break end
-            if kind == "connect" then
+            if kind == "connect" or kind == "probe" then
+                -- A probe (is that server read-write?) is read by a shared client's reader; the
+                -- per-request driver reads the session's link only.
                 local sock, report, err = open_link(st, a, b)
                 if sock then
                     st.links[link] = sock
-                    st.current = link
+                    if kind == "connect" then st.current = link end
                     io_report(core, "established", link)
                     if st.start_reader then st.start_reader(st, link, sock) end
                 else
