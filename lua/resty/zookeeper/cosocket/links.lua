@@ -7,6 +7,7 @@ local ngx_log, ngx_DEBUG, ngx_ERR = ngx.log, ngx.DEBUG, ngx.ERR
 local tcp = ngx.socket.tcp
 local kill = ngx.thread.kill
 local pcall, tostring = pcall, tostring
+local find = string.find
 
 return function(hosted)
     local io_next, io_report = hosted.io_next, hosted.io_report
@@ -40,7 +41,9 @@ return function(hosted)
     local function open_link(st, host, port)
         local sock = tcp()
         sock:settimeout(st.connect_timeout)
-        local ok, err = sock:connect(host, port)
+        -- nginx parses the host as a URL's: an IPv6 literal ("::1", from "[::1]:2181") needs its
+        -- brackets back, or connect fails with "invalid port". TLS below names the bare host.
+        local ok, err = sock:connect(find(host, ":", 1, true) and "[" .. host .. "]" or host, port)
         if not ok then return nil, "failed", err end
         if st.tls then
             local refused
