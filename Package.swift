@@ -5,6 +5,9 @@ import PackageDescription
 /// checks statically); measured with bench/run.sh, they were a visible share of a call's CPU.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
+/// scripts/fuzz.sh sets ZK_FUZZ to declare the libFuzzer program (see the end of this file).
+let fuzzing = Context.environment["ZK_FUZZ"] != nil
+
 let package = Package(
     name: "swift-zookeeper",
     products: [
@@ -110,7 +113,12 @@ let package = Package(
         // The test targets' helpers: ZooKeeperTesting plus a raw protocol connection.
         .target(name: "ZooKeeperTestSupport", dependencies: ["ZooKeeperProtocol", "ZooKeeperTesting"], path: "Tests/ZooKeeperTestSupport"),
 
-        .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
+        // FuzzTargets/ (frame decoder, record decoders, session machine) is compiled into these
+        // tests (a seeded smoke loop), and for libFuzzer into its own module (below).
+        .testTarget(
+            name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol", "ZooKeeperSession"],
+            exclude: fuzzing ? ["FuzzTargets"] : []
+        ),
         .testTarget(name: "ZooKeeperSessionTests", dependencies: ["ZooKeeperSession", "ZooKeeperTestSupport"]),
         // The Lua edge without Lua or a server: the client driven through the hosted transport
         // against the fake server. The glue's lua_* symbols come from liblua here (the test
@@ -140,3 +148,18 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer's program (scripts/fuzz.sh): declared only when ZK_FUZZ is set, so the normal build
+// never compiles it; built apart (.build-fuzz) with -sanitize=fuzzer, which links libFuzzer.
+if fuzzing {
+    package.targets += [
+        .target(name: "ZooKeeperFuzzTargets", dependencies: ["ZooKeeperProtocol", "ZooKeeperSession"], path: "Tests/ZooKeeperProtocolTests/FuzzTargets"),
+        .target(name: "CLibFuzzer", path: "Tests/ZooKeeperFuzz/CLibFuzzer"),
+        // lld: Debian's gold fails on this link with an internal error.
+        .executableTarget(
+            name: "zk-fuzz", dependencies: ["ZooKeeperFuzzTargets", "CLibFuzzer"], path: "Tests/ZooKeeperFuzz/Entry",
+            linkerSettings: [.unsafeFlags(["-use-ld=lld"])]
+        ),
+    ]
+    package.products.append(.executable(name: "zk-fuzz", targets: ["zk-fuzz"]))
+}

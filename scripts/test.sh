@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift packages' tests (protocol units, decoder fuzzing, state machine,
+# Runs every test: the Swift packages' tests (protocol units, a fuzz smoke loop, state machine,
 # the direct driver, the Swift API against real single and ensemble servers, kazoo cross-checks),
+# libFuzzer on the decoders and the session machine (scripts/fuzz.sh, 30 s a target),
 # the `zk` command line against a real server (test/cli/run.sh), the documentation check,
 # the Lua suite under lua5.1 and luajit (scripts/test-lua.sh), and the real-nginx test
 # (test/nginx/run.sh), and the LuaRock (test/rock/run.sh). Every suite starts the servers it needs on free loopback ports.
@@ -18,6 +19,8 @@ suite() {
 
 swift build --build-tests
 suite "swift test" swift test --skip-build
+# Coverage-guided fuzzing, bounded: about 2 minutes with its own release build (docs/testing.md).
+suite "fuzz (libFuzzer)" bash scripts/fuzz.sh 30
 suite "zk command line" env ZK_BIN="$(swift build --show-bin-path)/zk" bash test/cli/run.sh
 suite "documentation" bash test/docs/check.sh
 # DocC: 3-7 s on a warm build, plus compiling the plugin (SymbolKit) once on a fresh machine.

@@ -134,7 +134,8 @@ static int hosted_next_log_line(lua_State *L) {
     return 1;
 }
 
-/* io_next(client) -> "connect", link, host, port | "send", link, bytes | "close", link | nil */
+/* io_next(client) -> "connect"|"probe", link, host, port | "send", link, bytes | "close", link | nil
+ * ("probe": a link beside the session's, asking a server whether it serves writes) */
 static int hosted_io_next(lua_State *L) {
     Client *client = check_client(L);
     uint64_t link = 0;
@@ -145,7 +146,9 @@ static int hosted_io_next(lua_State *L) {
     kind = zkl_io_next(client->core, &link, &bytes, &length, &port);
     switch (kind) {
     case ZKL_IO_CONNECT:
-        lua_pushliteral(L, "connect");
+    case ZKL_IO_PROBE:
+        if (kind == ZKL_IO_PROBE) lua_pushliteral(L, "probe");
+        else lua_pushliteral(L, "connect");
         lua_pushnumber(L, (lua_Number)link);
         lua_pushlstring(L, (const char *)bytes, length);
         lua_pushinteger(L, port);

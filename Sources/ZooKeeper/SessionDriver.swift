@@ -174,7 +174,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         HostResolver.resolve(host) { addresses in
             self.eventLoop.execute {
                 // The machine may have given up on this attempt (timeout, close) meanwhile.
-                guard self.runtime.currentConnection == connection else { return }
+                guard self.runtime.wants(connection) else { return }
                 if addresses.isEmpty { self.logger.debug("zookeeper cannot resolve host", metadata: ["host": "\(host)"]) }
                 self.connect(connection, host: host, to: addresses[...])
             }
@@ -197,7 +197,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
             .whenComplete { result in
                 switch result {
                 case let .success(channel):
-                    guard self.runtime.currentConnection == connection else {
+                    guard self.runtime.wants(connection) else {
                         channel.close(promise: nil)
                         return
                     }
@@ -205,7 +205,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
                     self.runtime.connectionEstablished(connection)
                 case let .failure(error):
                     self.logger.debug("zookeeper connect failed", metadata: ["address": "\(address)", "error": "\(error)"])
-                    guard self.runtime.currentConnection == connection else { return }
+                    guard self.runtime.wants(connection) else { return }
                     self.connect(connection, host: host, to: addresses.dropFirst())
                 }
             }

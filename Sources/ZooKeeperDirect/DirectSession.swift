@@ -19,13 +19,15 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     public typealias StateHandler = SessionListeners.StateHandler
 
     private var lock = pthread_mutex_t()
-    private let runtime: SessionRuntime
+    let runtime: SessionRuntime
     private let poller: Poller
     private var token: UInt64 = 0
 
     private var connection = DirectConnection()
+    /// Read-write probes' connections, each driven by a thread of its own (DirectProbes.swift).
+    var probes: [ConnectionID: DirectConnection] = [:]
     /// TLS for every connection, or why its files cannot be used (nil, nil: plain TCP).
-    private let tls: TLSContext?
+    let tls: TLSContext?
     private let tlsError: String?
     /// A caller is driving: the poller leaves the session alone.
     private var driving = false
@@ -60,7 +62,7 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
         pthread_mutex_destroy(&lock)
     }
 
-    private func locked<T>(_ body: () -> T) -> T {
+    func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(&lock)
         defer { unlock() }
         return body()
@@ -269,17 +271,23 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     // MARK: Transport (the runtime calls these with the lock held; callers never do)
 
     public func open(_ host: HostAddress, connection id: ConnectionID) {
-        armedEvents = 0
         if let tlsError { return runtime.connectionRefused(id, message: tlsError) }
+        if id != runtime.currentConnection { return openProbe(host, id: id) }
+        armedEvents = 0
         if !connection.open(host, id: id, tls: tls) { runtime.connectionFailed(id) }
     }
 
     public func send(_ bytes: [UInt8], connection id: ConnectionID) {
+        if var probe = probes[id] {
+            if probe.write(bytes) { probes[id] = probe } else { close(connection: id) }
+            return
+        }
         guard id == connection.id, connection.isOpen else { return }
         if !connection.write(bytes) { connectionLost(id, failed: false, now: monotonicMillis()) }
     }
 
     public func close(connection id: ConnectionID) {
+        if var probe = probes.removeValue(forKey: id) { return probe.close() }
         guard id == connection.id else { return }
         connection.close()
         armedEvents = 0

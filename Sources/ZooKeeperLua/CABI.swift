@@ -67,7 +67,7 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
 /// The options zk.new (and zk.shared) take: a misspelt one is refused, not ignored.
 enum ClientOptions {
     // As bytes: a key is checked without making a String of it (zk.new runs per request in nginx).
-    static let names = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls"].map { Array($0.utf8) }
+    static let names = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls", "read_only"].map { Array($0.utf8) }
     /// The shim's own: `_hosted`, `_shared` (cosocket clients), and `name` of a shared client.
     static let sharedNames = [Array("name".utf8)]
     static let privateNames = ["_hosted", "_shared"].map { Array($0.utf8) }
@@ -129,12 +129,17 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     default:
         return fail("max_frame_bytes must be a whole number of bytes from \(ClientOptions.frameBytes.lowerBound) to \(ClientOptions.frameBytes.upperBound)")
     }
-    var flags = (debug: false, hosted: false, shared: false)
-    for (name, target) in [("debug", 0), ("_hosted", 1), ("_shared", 2)] {
+    var flags = (debug: false, hosted: false, shared: false, readOnly: false)
+    for (name, target) in [("debug", 0), ("_hosted", 1), ("_shared", 2), ("read_only", 3)] {
         switch table[name] {
         case .nil: continue
         case let .boolean(b):
-            if target == 0 { flags.debug = b } else if target == 1 { flags.hosted = b } else { flags.shared = b }
+            switch target {
+            case 0: flags.debug = b
+            case 1: flags.hosted = b
+            case 2: flags.shared = b
+            default: flags.readOnly = b
+            }
         default: return fail("\(name) must be a boolean")
         }
     }
@@ -157,6 +162,7 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
                         maxFrameBytes: maxFrameBytes, hostedIO: flags.hosted, shared: flags.shared)
     lua.sasl = sasl
     lua.tls = tls
+    lua.readOnly = flags.readOnly
     return Unmanaged.passRetained(lua).toOpaque()
 }
 
@@ -305,11 +311,11 @@ public func zkl_io_next(_ pointer: UnsafeMutableRawPointer?, _ link: UnsafeMutab
     }
     switch lua.io.nextCommand() {
     case nil: return 0
-    case let .connect(id, host, number)?:
+    case let .connect(id, host, number, probe)?:
         link.pointee = id
         port.pointee = Int32(clamping: number)
         publish(Array(host.utf8))
-        return 1
+        return probe ? 4 : 1
     case let .send(id, data)?:
         link.pointee = id
         publish(data)

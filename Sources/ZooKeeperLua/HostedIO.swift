@@ -8,7 +8,9 @@ import ZooKeeperSession
 final class HostedIO {
     /// A command for the Lua driver.
     enum Command {
-        case connect(link: UInt64, host: String, port: Int)
+        /// `probe`: a connection that only asks a server whether it serves writes, beside the
+        /// session's own (which the per-request driver reads).
+        case connect(link: UInt64, host: String, port: Int, probe: Bool)
         case send(link: UInt64, bytes: [UInt8])
         case close(link: UInt64)
     }
@@ -42,7 +44,7 @@ final class HostedIO {
                     let link = nextLink
                     nextLink += 1
                     links[link] = (session, connection)
-                    return .connect(link: link, host: host, port: port)
+                    return .connect(link: link, host: host, port: port, probe: session.currentConnection != connection)
                 case let .send(bytes, connection):
                     guard let link = link(of: session, connection) else { continue }
                     return .send(link: link, bytes: bytes)

@@ -46,6 +46,8 @@ final class LuaClient {
     let maxFrameBytes: Int
     /// SASL and TLS for every session of this client (never logged: the password stays here).
     var sasl: SASLCredentials?
+    /// Accept a read-only server (`read_only = true`); the session then looks for a read-write one.
+    var readOnly = false
     var tls: TLSOptions?
     /// Lua moves the bytes (on nginx cosockets): nothing here may block.
     let hostedIO: Bool

@@ -175,7 +175,7 @@ extension LuaClient {
         let client = LuaSession(
             connectString: parsed, sessionTimeout: sessionTimeoutMillis,
             connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), maxFrameLength: maxFrameBytes, hostedIO: hostedIO,
-            sasl: sasl, tls: tls)
+            sasl: sasl, tls: tls, readOnly: readOnly)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }

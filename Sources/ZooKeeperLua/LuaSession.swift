@@ -16,10 +16,10 @@ final class LuaSession {
     let hosted: HostedSession?
 
     init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, maxFrameLength: Int, hostedIO: Bool,
-         sasl: SASLCredentials? = nil, tls: TLSOptions? = nil) {
+         sasl: SASLCredentials? = nil, tls: TLSOptions? = nil, readOnly: Bool = false) {
         let configuration = SessionConfiguration(
-            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, maxFrameLength: maxFrameLength,
-            sasl: sasl, tls: tls)
+            connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, canBeReadOnly: readOnly,
+            maxFrameLength: maxFrameLength, sasl: sasl, tls: tls)
         if hostedIO {
             let hosted = HostedSession(configuration: configuration, clock: monotonicMillis)
             (session, direct, self.hosted) = (hosted, nil, hosted)

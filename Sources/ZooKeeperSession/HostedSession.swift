@@ -31,7 +31,7 @@ public final class HostedSession: DrivenSession, SessionTransport {
     public var facts: SessionFacts { runtime.facts }
     /// When `tick` is due next (monotonic ms), if ever.
     public var nextDeadline: Millis? { runtime.nextDeadline }
-    /// The connection the session uses or is opening.
+    /// The connection the session uses or is opening (not a read-write probe's).
     public var currentConnection: ConnectionID? { runtime.currentConnection }
 
     public func start() { runtime.start() }

@@ -9,8 +9,12 @@ public struct SessionConfiguration: Sendable {
     /// Time allowed for one TCP connect plus handshake. Default: the session timeout divided
     /// among the hosts, at least one second, so a whole round fits in one session timeout.
     public var connectTimeout: Millis
-    /// Accept a read-only server (one cut off from its quorum).
+    /// Accept a read-only server (one cut off from its quorum). On one, the session asks the
+    /// other servers ("isro") whether they serve writes, and moves to the first that does.
     public var canBeReadOnly: Bool
+    /// Those questions start 100 ms after landing on a read-only server and back off, doubling,
+    /// to at most this interval (the Java client's 60 s).
+    public var maxReadWriteProbeInterval: Millis = 60_000
     /// Requests written and not yet answered at once; more wait in the queue.
     public var maxInFlight: Int
     /// Largest reply frame accepted.

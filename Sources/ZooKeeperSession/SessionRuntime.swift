@@ -45,6 +45,8 @@ public final class SessionRuntime {
     public var nextDeadline: Millis? { machine.state.isTerminal ? nil : machine.nextDeadline() }
     /// The connection the session uses or is opening.
     public var currentConnection: ConnectionID? { machine.currentConnection }
+    /// Whether the session still wants `connection` (its current one, or a read-write probe).
+    public func wants(_ connection: ConnectionID) -> Bool { machine.wants(connection) }
 
     // MARK: The owner's side
 

@@ -37,8 +37,11 @@ public struct SessionStateMachine: Sendable {
         case open(ConnectionID)
     }
     private var sasl: SASLExchange?
-    /// What the ConnectResponse said, announced once SASL is through.
-    private var accepted = (isReconnect: false, readOnly: false)
+    /// What the ConnectResponse said, announced once SASL is through; `rewatch`: the session's
+    /// watches go to the server again (a reconnect, or a new session replacing a read-only one).
+    private var accepted = (isReconnect: false, readOnly: false, rewatch: false)
+    /// Looks for a read-write server while the session is on a read-only one.
+    private var readWrite: ReadWriteSearch
     private var link: Link = .none
     private var nextConnection: ConnectionID = 1
     private var hosts: [HostAddress]
@@ -101,6 +104,7 @@ public struct SessionStateMachine: Sendable {
             hosts.shuffle()
         }
         self.hosts = hosts
+        readWrite = ReadWriteSearch(seenReadWrite: configuration.sessionId != 0, maxInterval: configuration.maxReadWriteProbeInterval)
     }
 
     /// Reads are dead after two thirds of the session timeout without a frame.
@@ -126,12 +130,18 @@ public struct SessionStateMachine: Sendable {
 
     /// The TCP connection is up: send the handshake.
     public mutating func connectionEstablished(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            actions += readWrite.probeEstablished()
+            return flush()
+        }
         guard case let .opening(current, _) = link, current == connection else { return [] }
         decoder = FrameDecoder(maxFrameLength: configuration.maxFrameLength)
         link = .handshaking(connection, deadline: now.addingSaturating(configuration.connectTimeout))
+        // A session only read-only servers have seen has an id they made up, which no
+        // read-write server knows: ask for a new one instead (as the Java client does).
         let request = ConnectRequest(
             protocolVersion: 0, lastZxidSeen: lastZxid, timeOut: Int32(clamping: configuration.sessionTimeout),
-            sessionId: sessionId, passwd: password, readOnly: configuration.canBeReadOnly)
+            sessionId: readWrite.seenReadWrite ? sessionId : 0, passwd: password, readOnly: configuration.canBeReadOnly)
         outgoing += FrameEncoder.connectFrame(request)
         lastSent = now
         return flush()
@@ -139,6 +149,10 @@ public struct SessionStateMachine: Sendable {
 
     /// The TCP connection could not be opened.
     public mutating func connectionFailed(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            probeEnded(readWrite.probeLost(now: now), now: now)
+            return flush()
+        }
         guard case let .opening(current, _) = link, current == connection else { return [] }
         link = .none
         connectNextHost(now: now)
@@ -148,6 +162,10 @@ public struct SessionStateMachine: Sendable {
     /// The connection cannot authenticate and retrying would not help (a TLS certificate that
     /// fails verification, either way): the session ends as authFailed, with `message`.
     public mutating func connectionRefused(_ connection: ConnectionID, message: String, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            probeEnded(readWrite.probeLost(now: now), now: now)
+            return flush()
+        }
         guard let current = currentConnection, current == connection else { return [] }
         terminate(.authFailed, code: .authFailed, message: message)
         return flush()
@@ -155,6 +173,10 @@ public struct SessionStateMachine: Sendable {
 
     /// The server closed the connection, or it broke.
     public mutating func connectionClosed(_ connection: ConnectionID, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            probeEnded(readWrite.probeLost(now: now), now: now)
+            return flush()
+        }
         guard let current = currentConnection, current == connection else { return [] }
         link = .none
         if closingDeadline != nil {
@@ -167,6 +189,13 @@ public struct SessionStateMachine: Sendable {
 
     /// Bytes from the server.
     public mutating func bytesReceived(_ bytes: some Sequence<UInt8>, connection: ConnectionID, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            if let outcome = readWrite.probeReceived(bytes, now: now) {
+                actions.append(.closeConnection(connection))
+                probeEnded(outcome, now: now)
+            }
+            return flush()
+        }
         guard let current = currentConnection, current == connection else { return [] }
         decoder.append(bytes)
         processFrames(now: now)
@@ -175,6 +204,13 @@ public struct SessionStateMachine: Sendable {
 
     /// Bytes from the server, without a copy into an intermediate array.
     public mutating func bytesReceived(_ bytes: UnsafeRawBufferPointer, connection: ConnectionID, now: Millis) -> [SessionAction] {
+        if readWrite.isProbe(connection) {
+            if let outcome = readWrite.probeReceived(bytes, now: now) {
+                actions.append(.closeConnection(connection))
+                probeEnded(outcome, now: now)
+            }
+            return flush()
+        }
         guard let current = currentConnection, current == connection else { return [] }
         decoder.append(bytes)
         processFrames(now: now)
@@ -211,6 +247,12 @@ public struct SessionStateMachine: Sendable {
         }
         if let closingDeadline, now >= closingDeadline { finishClose() }
         if now >= earliestRequestDeadline { expireRequests(now: now) }
+        if state == .connectedReadOnly, closingDeadline == nil, isConnectionOpen {
+            let (probeActions, outcome) = readWrite.tick(now: now, hosts: hosts, current: hostIndex, nextConnection: &nextConnection,
+                                                        timeout: configuration.connectTimeout)
+            actions += probeActions
+            probeEnded(outcome, now: now)
+        }
         return flush()
     }
 
@@ -226,6 +268,7 @@ public struct SessionStateMachine: Sendable {
         case .none: break
         }
         if let closingDeadline { next = min(next, closingDeadline) }
+        if state == .connectedReadOnly, let probe = readWrite.nextDeadline { next = min(next, probe) }
         if established && !state.isTerminal && !isConnectionOpen { next = min(next, lastHeard.addingSaturating(sessionTimeout)) }
         return next == .max ? nil : next
     }
@@ -293,6 +336,21 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
+    /// Whether `connection` is one the machine still wants: its current one, or the one asking
+    /// another server whether it serves writes.
+    public func wants(_ connection: ConnectionID) -> Bool {
+        connection == currentConnection || readWrite.isProbe(connection)
+    }
+
+    /// A probe ended: on a read-write answer the session moves to that server (in-flight
+    /// requests fail with connectionLoss, as with any lost connection, and are retryable).
+    private mutating func probeEnded(_ outcome: ReadWriteSearch.Outcome?, now: Millis) {
+        guard case let .readWrite(index) = outcome, state == .connectedReadOnly, closingDeadline == nil else { return }
+        hostIndex = (index + hosts.count - 1) % hosts.count
+        attemptsThisRound = 0
+        lostConnection(now: now, close: true)
+    }
+
     private mutating func connectNextHost(now: Millis) {
         guard !state.isTerminal else { return }
         guard !hosts.isEmpty else { return terminate(.closed, code: .connectionLoss) }
@@ -319,6 +377,7 @@ public struct SessionStateMachine: Sendable {
         // Closing: there is nothing to reconnect for.
         if closingDeadline != nil { return finishClose() }
         if close, let connection = currentConnection { actions.append(.closeConnection(connection)) }
+        actions += readWrite.stop()
         link = .none
         outgoing.removeAll()
         let wasConnected = state.isConnected
@@ -338,13 +397,13 @@ public struct SessionStateMachine: Sendable {
             return
         }
         let isReconnect = everConnected && response.sessionId == sessionId
+        accepted = (isReconnect, response.readOnly == true, everConnected)
         sessionId = response.sessionId
         password = response.passwd
         sessionTimeout = Millis(response.timeOut)
         established = true
         everConnected = true
         attemptsThisRound = 0
-        accepted = (isReconnect, response.readOnly == true)
         if let configuration = configuration.sasl {
             var exchange = SASLExchange(configuration)
             let step = exchange.start()
@@ -358,15 +417,16 @@ public struct SessionStateMachine: Sendable {
     /// The connection carries requests from now on: announce it, then auth, watches, the queue.
     private mutating func open(_ connection: ConnectionID, now: Millis) {
         link = .open(connection)
-        let (isReconnect, readOnly) = accepted
+        let (isReconnect, readOnly, rewatch) = accepted
         state = readOnly ? .connectedReadOnly : .connected
+        readWrite.connected(readOnly: readOnly, hostCount: hosts.count, now: now)
         emitState(readOnly ? .connectedReadOnly : (isReconnect ? .reconnected : .connected))
         // Auth first, then watches, then whatever waited: the server runs them in this order.
         for auth in auths {
             authWaiters.append(nil)
             outgoing += FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: auth)
         }
-        if isReconnect { sendSetWatches() }
+        if rewatch { sendSetWatches() }
         sendQueued(now: now)
         lastSent = now
     }
@@ -664,6 +724,7 @@ public struct SessionStateMachine: Sendable {
         failInFlight(error)
         failQueued(error)
         if let connection = currentConnection { actions.append(.closeConnection(connection)) }
+        actions += readWrite.stop()
         link = .none
         outgoing.removeAll()
         closingDeadline = nil

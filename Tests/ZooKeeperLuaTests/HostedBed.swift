@@ -58,7 +58,8 @@ final class HostedBed {
     func pump() throws {
         while let command = lua.io.nextCommand() {
             switch command {
-            case let .connect(link, host, port):
+            case let .connect(link, host, port, probe):
+                #expect(!probe, "a read-write probe: this bed has one server")
                 self.link = link
                 connects.append("\(host):\(port)")
                 server = FakeServer()

@@ -5,72 +5,14 @@ import ZooKeeperProtocol
 import Glibc
 #endif
 
-/// A seeded random loop (not libFuzzer): at least one million random and mutated frames go
-/// through every decoder. A trap fails the run; so does a decoded value that does not survive
-/// re-encoding, or memory growth (a decoder allocating from an unchecked length field).
+/// A quick seeded smoke test of the fuzz targets (ZooKeeperFuzzTargets), which libFuzzer runs at
+/// length in scripts/fuzz.sh: random and mutated frames through every record decoder and the
+/// stream framer, and mutated scripts through the session machine. A trap fails the run; so does
+/// a decoded value that does not survive re-encoding, or memory growth (a decoder allocating from
+/// an unchecked length field).
 @Suite struct DecoderFuzzTests {
-    /// Decoders under test: each decodes a frame and, when that succeeds, checks that the value
-    /// re-encodes to something that decodes to the same value.
-    static let decoders: [(String, @Sendable ([UInt8]) -> Bool)] = [
-        entry(ConnectRequest.self), entry(ConnectResponse.self), entry(RequestHeader.self), entry(ReplyHeader.self),
-        entry(WatcherEvent.self), entry(Stat.self), entry(Id.self), entry(ACL.self), entry(AuthPacket.self),
-        entry(SetWatches.self), entry(SetWatches2.self), entry(MultiHeader.self), entry(CreateRequest.self),
-        entry(CreateTTLRequest.self), entry(CreateResponse.self), entry(Create2Response.self), entry(DeleteRequest.self),
-        entry(PathWatchRequest.self), entry(PathRequest.self), entry(StatResponse.self), entry(GetDataResponse.self),
-        entry(SetDataRequest.self), entry(GetACLResponse.self), entry(SetACLRequest.self), entry(GetChildrenResponse.self),
-        entry(GetChildren2Response.self), entry(CheckVersionRequest.self), entry(ReconfigRequest.self),
-        entry(WatchesRequest.self), entry(GetEphemeralsResponse.self), entry(GetAllChildrenNumberResponse.self),
-        entry(AddWatchRequest.self), entry(WhoAmIResponse.self), entry(ClientInfo.self), entry(ErrorResponse.self),
-        entry(MultiOperation.self), entry(MultiRequest.self), entry(MultiResult.self), entry(MultiResponse.self),
-        entry(DeleteContainerRequest.self),
-        // A whole reply as a client reads it: header, then the body its opcode implies.
-        ("reply+body", { frame in
-            var reader = JuteReader(frame)
-            guard (try? ReplyHeader.decode(from: &reader)) != nil else { return false }
-            return (try? MultiResponse.decode(from: &reader)) != nil
-        }),
-    ]
-
-    static func entry<R: JuteRecord & Equatable>(_: R.Type) -> (String, @Sendable ([UInt8]) -> Bool) {
-        ("\(R.self)", { frame in
-            var reader = JuteReader(frame)
-            guard let value = try? R.decode(from: &reader) else { return false }
-            var again = JuteReader(value.encoded())
-            let roundTrip = try? R.decode(from: &again)
-            if roundTrip != value { Issue.record("\(R.self) did not survive re-encoding: \(frame)") }
-            return true
-        })
-    }
-
-    /// Valid encodings to mutate, so that mutations reach deep into the decoders.
-    static let seeds: [[UInt8]] = {
-        let stat = Stat(czxid: 1, mzxid: 2, ctime: 3, mtime: 4, version: 5, cversion: 6, aversion: 7, ephemeralOwner: 8, dataLength: 9, numChildren: 10, pzxid: 11)
-        let acl = [ACL(permissions: .all, id: Ids.anyone), ACL(permissions: .read, id: Ids.digest(user: "u", password: "p"))]
-        let records: [any JuteEncodable] = [
-            ConnectRequest(timeOut: 30000, passwd: [UInt8](repeating: 7, count: 16)),
-            ConnectResponse(timeOut: 30000, sessionId: 99, passwd: [UInt8](repeating: 7, count: 16)),
-            ReplyHeader(xid: -1, zxid: -1, err: 0), stat,
-            WatcherEvent(type: .nodeCreated, state: .syncConnected, path: "/a/b"),
-            SetWatches2(relativeZxid: 4, dataWatches: ["/a"], existWatches: ["/b", "/c"], childWatches: ["/d"], persistentWatches: ["/e"], persistentRecursiveWatches: ["/f"]),
-            CreateRequest(path: "/x", data: [1, 2, 3], acl: acl, mode: .ephemeralSequential),
-            CreateTTLRequest(path: "/t", data: [], acl: acl, flags: 5, ttl: 1000),
-            GetDataResponse(data: [1, 2, 3, 4], stat: stat), GetACLResponse(acl: acl, stat: stat),
-            GetChildren2Response(children: ["a", "bb", "ccc"], stat: stat),
-            WhoAmIResponse(clientInfo: [ClientInfo(authScheme: "ip", user: "127.0.0.1")]),
-            MultiRequest(operations: [
-                .create(CreateRequest(path: "/m", data: [1], acl: acl, mode: .persistent)), .check(CheckVersionRequest(path: "/m", version: 1)),
-                .setData(SetDataRequest(path: "/m", data: [2], version: -1)), .delete(DeleteRequest(path: "/m")),
-                .getData(GetDataRequest(path: "/m")), .getChildren(GetChildrenRequest(path: "/")),
-            ]),
-            MultiResponse(results: [
-                .create(path: "/a"), .create2(path: "/b", stat: stat), .delete, .setData(stat: stat), .check,
-                .getChildren(children: ["x"]), .getData(data: [1], stat: stat), .error(.noNode),
-            ]),
-        ]
-        var seeds = records.map { $0.encoded() }
-        seeds.append(ReplyHeader(xid: 5, zxid: 6, err: 0).encoded() + seeds.last!)
-        return seeds
-    }()
+    static let decoders = RecordFuzzing.decoders
+    static let seeds = FuzzSeeds.records
 
     static func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = seed
@@ -98,9 +40,10 @@ import Glibc
         return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     }
 
+    /// Seconds in a debug build; coverage-guided depth is libFuzzer's job (scripts/fuzz.sh).
     static var iterations: Int {
         if let text = getenv("ZK_FUZZ_ITERATIONS"), let n = Int(String(cString: text)) { return n }
-        return 1_000_000
+        return 20_000
     }
 
     static func maxResidentKiB() -> Int {
@@ -118,8 +61,8 @@ import Glibc
         }
         #expect(growthKiB < 64 * 1024, "peak memory grew by \(growthKiB) KiB")
         // Mutations of valid seeds must reach past the first field, or the loop tests little.
-        for (index, decoder) in Self.decoders.enumerated() where decoder.0.hasPrefix("Multi") || decoder.0 == "GetDataResponse" {
-            #expect(accepted[index] > 0, "\(decoder.0) never accepted a mutated frame")
+        for (index, decoder) in Self.decoders.enumerated() where decoder.name.hasPrefix("Multi") || decoder.name == "GetDataResponse" {
+            #expect(accepted[index] > 0, "\(decoder.name) never accepted a mutated frame")
         }
     }
 
@@ -133,8 +76,12 @@ import Glibc
             let frame = i % 2 == 0
                 ? Self.randomFrame(&rng)
                 : Self.mutate(Self.seeds[Int(rng.next() % UInt64(Self.seeds.count))], &rng)
-            for (index, decoder) in Self.decoders.enumerated() where decoder.1(frame) {
-                accepted[index] += 1
+            for (index, decoder) in Self.decoders.enumerated() {
+                switch decoder.check(frame) {
+                case .accepted: accepted[index] += 1
+                case .rejected: break
+                case let .roundTripFailed(message): Issue.record(Comment(rawValue: message))
+                }
             }
             // The stream decoder sees the same bytes as a stream, and restarts after an error.
             frameDecoder.append(frame)
@@ -145,5 +92,15 @@ import Glibc
             }
         }
         return (Self.maxResidentKiB() - rssBefore, accepted)
+    }
+
+    /// libFuzzer's seeds and mutations of them through the frame and session targets (they
+    /// trap on a broken invariant), so a target that fails on its own corpus fails here first.
+    @Test func theFuzzTargetsRunTheirCorpusAndMutations() {
+        var rng = SplitMix64(seed: 0xF022)
+        for (run, corpus) in [(FrameFuzzing.run, FrameFuzzing.corpus), (SessionFuzzing.run, SessionFuzzing.corpus), (RecordFuzzing.run, RecordFuzzing.corpus)] {
+            for seed in corpus { run(seed) }
+            for _ in 0..<Self.iterations / 10 { run(Self.mutate(corpus[Int(rng.next() % UInt64(corpus.count))], &rng)) }
+        }
     }
 }

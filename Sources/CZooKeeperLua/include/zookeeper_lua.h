@@ -125,6 +125,7 @@ enum {
     ZKL_IO_CONNECT = 1, /* open a link to host (bytes) and *port */
     ZKL_IO_SEND = 2,    /* write bytes on the link */
     ZKL_IO_CLOSE = 3,   /* close the link; report nothing more about it */
+    ZKL_IO_PROBE = 4,   /* as CONNECT, for a link beside the session's: a read-write probe */
 };
 int32_t zkl_io_next(void *client, uint64_t *link, const uint8_t **bytes, size_t *length, int32_t *port);
 

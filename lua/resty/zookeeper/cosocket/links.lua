@@ -7,6 +7,7 @@ local ngx_log, ngx_DEBUG, ngx_ERR = ngx.log, ngx.DEBUG, ngx.ERR
 local tcp = ngx.socket.tcp
 local kill = ngx.thread.kill
 local pcall, tostring = pcall, tostring
+local find = string.find
 
 return function(hosted)
     local io_next, io_report = hosted.io_next, hosted.io_report
@@ -40,7 +41,9 @@ return function(hosted)
     local function open_link(st, host, port)
         local sock = tcp()
         sock:settimeout(st.connect_timeout)
-        local ok, err = sock:connect(host, port)
+        -- nginx parses the host as a URL's: an IPv6 literal ("::1", from "[::1]:2181") needs its
+        -- brackets back, or connect fails with "invalid port". TLS below names the bare host.
+        local ok, err = sock:connect(find(host, ":", 1, true) and "[" .. host .. "]" or host, port)
         if not ok then return nil, "failed", err end
         if st.tls then
             local refused
@@ -74,11 +77,13 @@ return function(hosted)
         while true do
             local kind, link, a, b = io_next(core)
             if not kind then break end
-            if kind == "connect" then
+            if kind == "connect" or kind == "probe" then
+                -- A probe (is that server read-write?) is read by a shared client's reader; the
+                -- per-request driver reads the session's link only.
                 local sock, report, err = open_link(st, a, b)
                 if sock then
                     st.links[link] = sock
-                    st.current = link
+                    if kind == "connect" then st.current = link end
                     io_report(core, "established", link)
                     if st.start_reader then st.start_reader(st, link, sock) end
                 else

@@ -1,0 +1,2 @@
+// Only CLibFuzzer.h matters: LLVMFuzzerRunDriver comes from libFuzzer (-sanitize=fuzzer).
+#include "CLibFuzzer.h"
