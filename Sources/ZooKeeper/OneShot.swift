@@ -8,13 +8,16 @@ final class OneShot<Value: Sendable>: Sendable {
     }
     private let state = NIOLockedValueBox(State.waiting(nil))
 
-    func fulfil(_ value: Value) {
-        let continuation: CheckedContinuation<Value, Never>? = state.withLockedValue { state in
-            guard case let .waiting(continuation) = state else { return nil }
+    /// Sets the value; false when it was set already (this one is ignored).
+    @discardableResult
+    func fulfil(_ value: Value) -> Bool {
+        let (accepted, continuation): (Bool, CheckedContinuation<Value, Never>?) = state.withLockedValue { state in
+            guard case let .waiting(continuation) = state else { return (false, nil) }
             state = .done(value)
-            return continuation
+            return (true, continuation)
         }
         continuation?.resume(returning: value)
+        return accepted
     }
 
     var value: Value {
