@@ -88,6 +88,13 @@ struct LuaMethod: Sendable {
         LuaMethod("counter:get", "", "number"),
         LuaMethod("counter:add", "delta", "new value"),
         LuaMethod("counter:set", "value", "true"),
+        LuaMethod("queue", "path", "queue", [.instant, .object]),
+        LuaMethod("queue:put", "data", "item path"),
+        LuaMethod("queue:take", "[timeout_ms]", "data"),
+        LuaMethod("cache", "path, callback", "cache", [.instant, .object]),
+        LuaMethod("cache:get", "path", "data, stat | nil", .instant),
+        LuaMethod("cache:children", "path", "names | nil", .instant),
+        LuaMethod("cache:close", "", "true", .instant),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
     ]

@@ -181,6 +181,7 @@ extension LuaClient {
         closedByUser = false
         let statesBefore = mailbox.stateCount()
         observeState(of: client)
+        resumeCaches()
         return awaitConnected(client, givingUpCloses: true, statesBefore: statesBefore)
     }
 

@@ -16,6 +16,8 @@ enum RecipeNews: Sendable {
     case counter(CounterMachine.Notice)
     case leader(LeaderQueryMachine.Notice)
     case created(ProtectedCreateMachine.Notice)
+    case queued(QueuePutMachine.Notice)
+    case taken(QueueTakeMachine.Notice)
 }
 
 /// A recipe object held by Lua.
@@ -23,6 +25,8 @@ enum LuaRecipe {
     case lock(LuaLock)
     case election(LuaElection)
     case counter(path: String)
+    case queue(path: String)
+    case cache(LuaCache)
 }
 
 /// Where a recipe's notices go, from whichever thread runs the recipe: to the call waiting for
@@ -39,11 +43,15 @@ final class RecipeInbox: Sendable {
 
     init(mailbox: Mailbox) { self.mailbox = mailbox }
 
-    /// Posts under the inbox's lock, so that nothing lands after `end`.
-    func post(_ news: RecipeNews) {
+    /// Posts under the inbox's lock, so that nothing lands after `end`; false when nobody
+    /// waits (the news is dropped).
+    @discardableResult
+    func post(_ news: RecipeNews) -> Bool {
         state.withLock { state in
             if case .lock(.lost) = news { state.lost = true }
-            if state.ticket != 0 { mailbox.post(.recipe(news), ticket: state.ticket) }
+            guard state.ticket != 0 else { return false }
+            mailbox.post(.recipe(news), ticket: state.ticket)
+            return true
         }
     }
 
@@ -98,7 +106,7 @@ final class LuaElection {
 
 extension LuaClient {
     /// How long a wait without a time-out lasts: a year.
-    private static let forever: Int64 = 365 * 86_400_000
+    static let forever: Int64 = 365 * 86_400_000
 
     // MARK: Making objects
 
@@ -110,6 +118,8 @@ extension LuaClient {
         switch kind {
         case "lock": recipe = .lock(LuaLock(path: path, inbox: RecipeInbox(mailbox: mailbox)))
         case "counter": recipe = .counter(path: path)
+        case "queue": recipe = .queue(path: path)
+        case "cache": recipe = .cache(try makeCache(path, args))
         default:
             let id = try args.string(1)
             guard let ref = try args.function(2, required: true) else { return .done([]) }
@@ -136,7 +146,7 @@ extension LuaClient {
     /// A runner on the current session; nil when there is none. The direct session runs its
     /// completions with its lock held: the runner's reactions (which submit again) wait until
     /// it is released.
-    private func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine>? {
+    func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine>? {
         guard let zk, !zk.state.isTerminal else { return nil }
         var hop: RecipeRunner<Machine>.Hop?
         if let direct = zk.direct {
@@ -163,7 +173,7 @@ extension LuaClient {
 
     /// Runs a machine that tells one thing and finishes (a counter operation, a protected
     /// create, who leads); `format` answers it (nil: no answer within the client's timeout).
-    private func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
+    func runOnce<Machine: RecipeMachine>(_ machine: Machine, _ wrap: @escaping @Sendable (Machine.Notice) -> RecipeNews,
                                                  start: (inout Machine) -> [RecipeStep<Machine.Notice>],
                                                  format: @escaping (RecipeNews?) -> Outcome) -> Outcome {
         let inbox = RecipeInbox(mailbox: mailbox)
@@ -175,7 +185,7 @@ extension LuaClient {
 
     private var isConnected: Bool { zk?.state.isConnected ?? false }
 
-    private static func timedOut() -> Outcome { LuaFormat.failure("timeout", .operationTimeout) }
+    static func timedOut() -> Outcome { LuaFormat.failure("timeout", .operationTimeout) }
 
     // MARK: Methods of the objects
 
@@ -206,6 +216,8 @@ extension LuaClient {
         case let ("counter:get", .counter(path)): return count(path, .get)
         case let ("counter:add", .counter(path)): return count(path, .add(Int32(try args.integer(1))))
         case let ("counter:set", .counter(path)): return count(path, .set(Int32(try args.integer(1))))
+        case let (_, .queue(path)): return try callQueue(method, path, args)
+        case let (_, .cache(cache)): return try callCache(method, cache, args)
         default: throw BadArgument(message: "resty.zookeeper: \(method): no such method for this object")
         }
     }
@@ -223,7 +235,10 @@ extension LuaClient {
             if waiting != 0 { forget(waiting) }
             election.runner.perform { $0.close() }
             release(election.ref)
-        case .counter?, nil:
+        case let .cache(cache)?:
+            closeCache(cache)
+            release(cache.ref)
+        case .counter?, .queue?, nil:
             break
         }
     }
