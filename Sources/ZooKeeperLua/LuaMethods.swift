@@ -144,7 +144,7 @@ extension LuaClient {
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
-        case "lock", "election", "counter": return try makeRecipe(method, args)
+        case "lock", "election", "counter", "queue", "cache": return try makeRecipe(method, args)
         case _ where method.contains(":"): return try callRecipe(method, args)
         default:
             // Declared but not implemented: the core's bug (ZooKeeperLuaTests calls every one).
