@@ -201,6 +201,31 @@ function M.run(opts, out)
     try("lock bad argument", lock_a.acquire, lock_a, "soon")
     try("counter bad argument", counter.add, counter, 0.5)
 
+    -- queue and cache (test/spec/queue_cache_spec.lua has the rest)
+    local queue = c:queue(root .. "/queue")
+    line("queue put", queue:put("first"), queue:put("\0second"))
+    line("queue take", queue:take(), queue:take(1000), queue:take(100))
+    try("queue bad argument", queue.take, queue, "soon")
+    line("cache nodes", c:create(root .. "/cached", "c"), c:create(root .. "/cached/k", "v"))
+    local cached = {}
+    local function until_cached(text)
+        local deadline = os.time() + 5
+        while os.time() <= deadline do
+            for _, seen in ipairs(cached) do if seen == text then return true end end
+            c:dispatch(50)
+        end
+        return false
+    end
+    local cache = c:cache(root .. "/cached", function(event, path) cached[#cached + 1] = event .. " " .. path end)
+    line("cache initialized", until_cached("initialized "), cache:get(root .. "/cached/k"))
+    line("cache children", cache:children(root .. "/cached"), cache:children(root .. "/none"), cache:get(root .. "/none"))
+    c:set_data(root .. "/cached/k", "v2")
+    line("cache changed", until_cached("changed " .. root .. "/cached/k"), cache:get(root .. "/cached/k"))
+    table.sort(cached)
+    line("cache heard", cached)
+    line("cache close", cache:close(), cache:close())
+    try("cache bad argument", c.cache, c, root .. "/cached")
+
     -- caller mistakes raise the same errors
     try("bad path", c.get_data, c, "no-slash")
     try("bad type", c.get_data, c, {})
