@@ -28,8 +28,7 @@ public final class TreeCache: Sendable {
     private let runner: RecipeRunner<CacheMachine>
 
     private struct Inner {
-        var observers: [UInt64: AsyncStream<CacheEvent>.Continuation] = [:]
-        var observerIDs: UInt64 = 0
+        var observers = StreamObservers<CacheEvent>()
         var ended = false
         var error: ZooKeeperError?
     }
@@ -74,14 +73,10 @@ public final class TreeCache: Sendable {
                     continuation.finish()
                     return nil
                 }
-                inner.observerIDs += 1
-                inner.observers[inner.observerIDs] = continuation
-                return inner.observerIDs
+                return inner.observers.add(continuation)
             }
             guard let id else { return }
-            continuation.onTermination = { [inner] _ in
-                _ = inner.withLockedValue { $0.observers.removeValue(forKey: id) }
-            }
+            continuation.onTermination = { [inner] _ in inner.withLockedValue { $0.observers.remove(id) } }
         }
     }
 
@@ -95,13 +90,12 @@ public final class TreeCache: Sendable {
     private static func heard(_ notice: CacheMachine.Notice, _ inner: NIOLockedValueBox<Inner>) {
         switch notice {
         case let .event(event):
-            for observer in inner.withLockedValue({ Array($0.observers.values) }) { observer.yield(event) }
+            for observer in inner.withLockedValue({ $0.observers.all }) { observer.yield(event) }
         case let .ended(error):
-            let observers = inner.withLockedValue { inner -> [AsyncStream<CacheEvent>.Continuation] in
+            let observers = inner.withLockedValue { inner in
                 inner.ended = true
                 inner.error = error
-                defer { inner.observers.removeAll() }
-                return Array(inner.observers.values)
+                return inner.observers.takeAll()
             }
             for observer in observers { observer.finish() }
         }
