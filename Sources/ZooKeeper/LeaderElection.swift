@@ -26,8 +26,7 @@ public final class LeaderElection: Sendable {
         var closed = false
         var error: ZooKeeperError?
         var runner: RecipeRunner<LeaderLatchMachine>?
-        var observers: [UInt64: AsyncStream<Bool>.Continuation] = [:]
-        var observerIDs: UInt64 = 0
+        var observers = StreamObservers<Bool>()
         var closeWaiters: [OneShot<Void>] = []
     }
 
@@ -61,14 +60,10 @@ public final class LeaderElection: Sendable {
                     continuation.finish()
                     return nil
                 }
-                inner.observerIDs += 1
-                inner.observers[inner.observerIDs] = continuation
-                return inner.observerIDs
+                return inner.observers.add(continuation)
             }
             guard let id else { return }
-            continuation.onTermination = { [weak self] _ in
-                _ = self?.inner.withLockedValue { $0.observers.removeValue(forKey: id) }
-            }
+            continuation.onTermination = { [weak self] _ in self?.inner.withLockedValue { $0.observers.remove(id) } }
         }
     }
 
@@ -108,16 +103,13 @@ public final class LeaderElection: Sendable {
             switch notice {
             case let .leader(leading):
                 inner.isLeader = leading
-                return (Array(inner.observers.values), false, [])
+                return (inner.observers.all, false, [])
             case let .closed(error):
                 inner.isLeader = false
                 inner.closed = true
                 inner.error = error
-                defer {
-                    inner.observers.removeAll()
-                    inner.closeWaiters.removeAll()
-                }
-                return (Array(inner.observers.values), true, inner.closeWaiters)
+                defer { inner.closeWaiters.removeAll() }
+                return (inner.observers.takeAll(), true, inner.closeWaiters)
             }
         }
         for observer in observers {

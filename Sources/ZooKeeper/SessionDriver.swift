@@ -79,6 +79,15 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
         }
     }
 
+    func submit(_ operation: Operation, persistentWatcher watcher: WatcherID, watch: @escaping WatchHandler, timeout: Int64,
+                completion: @escaping Completion) {
+        onLoop { $0.runtime.submit(operation, watch: watch, persistent: true, watcherID: watcher, timeout: timeout, completion: completion) }
+    }
+
+    func removeWatcher(_ watcher: WatcherID, path: String) {
+        onLoop { $0.runtime.removeWatcher(watcher, path: path) }
+    }
+
     /// Stops the watcher of `ticket`'s request: see `SessionRuntime.removeWatcher`.
     func removeWatcher(of ticket: RequestTicket, path: String) {
         onLoop { driver in

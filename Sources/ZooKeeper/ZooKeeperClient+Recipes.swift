@@ -38,6 +38,30 @@ extension ZooKeeperClient {
         SharedCounter(client: self, path: path)
     }
 
+    /// A distributed queue at `path` (Curator's `SimpleDistributedQueue` layout).
+    ///
+    /// ```swift
+    /// let jobs = zk.queue("/app/jobs")
+    /// try await jobs.put(Array("job".utf8))
+    /// let item = try await jobs.take(timeout: .seconds(5))
+    /// ```
+    public func queue(_ path: String) -> DistributedQueue {
+        DistributedQueue(client: self, path: path)
+    }
+
+    /// A tree cache of `path` and every node below it (Curator's `CuratorCache`): it starts at
+    /// once; `changes()` reports what it holds and every change.
+    ///
+    /// ```swift
+    /// let cache = zk.cache("/app/config")
+    /// for await event in cache.changes() where event.kind != .initialized {
+    ///     print(event.kind, event.path, cache.get(event.path)?.data ?? [])
+    /// }
+    /// ```
+    public func cache(_ path: String) -> TreeCache {
+        TreeCache(client: self, path: path)
+    }
+
     /// A runner of `machine` on this client's session.
     func recipeRunner<Machine: RecipeMachine>(_ machine: Machine, onNotice: @escaping @Sendable (Machine.Notice) -> Void) -> RecipeRunner<Machine> {
         RecipeRunner(machine, session: driver, requestTimeout: configuration.requestTimeout.milliseconds, onNotice: onNotice)

@@ -112,6 +112,15 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
         }
     }
 
+    public func submit(_ operation: Operation, persistentWatcher watcher: WatcherID, watch: @escaping WatchHandler,
+                       timeout: Int64, completion: @escaping Completion) {
+        locked { runtime.submit(operation, watch: watch, persistent: true, watcherID: watcher, timeout: timeout, completion: completion) }
+    }
+
+    public func removeWatcher(_ watcher: WatcherID, path: String) {
+        locked { runtime.removeWatcher(watcher, path: path) }
+    }
+
     /// Drives the session on the calling thread until `ready()` holds or `deadline` (monotonic
     /// ms) passes: writes, reads and timers happen here, without waking any other thread.
     /// `ready` runs with the session locked, so it must not call the session.

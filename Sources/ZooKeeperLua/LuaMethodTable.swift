@@ -104,6 +104,13 @@ struct LuaMethod: Sendable {
         LuaMethod("double_barrier", "path, count", "double_barrier", [.instant, .object]),
         LuaMethod("double_barrier:enter", "[timeout_ms]", "true"),
         LuaMethod("double_barrier:leave", "[timeout_ms]", "true"),
+        LuaMethod("queue", "path", "queue", [.instant, .object]),
+        LuaMethod("queue:put", "data", "item path"),
+        LuaMethod("queue:take", "[timeout_ms]", "data"),
+        LuaMethod("cache", "path, callback", "cache", [.instant, .object]),
+        LuaMethod("cache:get", "path", "data, stat | nil", .instant),
+        LuaMethod("cache:children", "path", "names | nil", .instant),
+        LuaMethod("cache:close", "", "true", .instant),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
     ]

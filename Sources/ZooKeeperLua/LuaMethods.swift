@@ -144,8 +144,8 @@ extension LuaClient {
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
-        case "lock", "election", "counter": return try makeRecipe(method, args)
         case "read_write_lock", "semaphore", "barrier", "double_barrier": return try makeCoordination(method, args)
+        case "lock", "election", "counter", "queue", "cache": return try makeRecipe(method, args)
         case _ where method.contains(":"): return try callRecipe(method, args)
         default:
             // Declared but not implemented: the core's bug (ZooKeeperLuaTests calls every one).
@@ -182,6 +182,7 @@ extension LuaClient {
         closedByUser = false
         let statesBefore = mailbox.stateCount()
         observeState(of: client)
+        resumeCaches()
         return awaitConnected(client, givingUpCloses: true, statesBefore: statesBefore)
     }
 

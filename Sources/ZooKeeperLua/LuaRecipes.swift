@@ -18,6 +18,8 @@ enum RecipeNews: Sendable {
     case created(ProtectedCreateMachine.Notice)
     case barrier(BarrierMachine.Notice)
     case doubleBarrier(DoubleBarrierMachine.Notice)
+    case queued(QueuePutMachine.Notice)
+    case taken(QueueTakeMachine.Notice)
 }
 
 /// A recipe object held by Lua.
@@ -27,6 +29,8 @@ enum LuaRecipe {
     case counter(path: String)
     /// A read-write lock, semaphore, lease or barrier (LuaCoordination.swift).
     case coordination(LuaCoordination)
+    case queue(path: String)
+    case cache(LuaCache)
 }
 
 /// Where a recipe's notices go, from whichever thread runs the recipe: to the call waiting for
@@ -43,11 +47,15 @@ final class RecipeInbox: Sendable {
 
     init(mailbox: Mailbox) { self.mailbox = mailbox }
 
-    /// Posts under the inbox's lock, so that nothing lands after `end`.
-    func post(_ news: RecipeNews) {
+    /// Posts under the inbox's lock, so that nothing lands after `end`; false when nobody
+    /// waits (the news is dropped).
+    @discardableResult
+    func post(_ news: RecipeNews) -> Bool {
         state.withLock { state in
             if case .lock(.lost) = news { state.lost = true }
-            if state.ticket != 0 { mailbox.post(.recipe(news), ticket: state.ticket) }
+            guard state.ticket != 0 else { return false }
+            mailbox.post(.recipe(news), ticket: state.ticket)
+            return true
         }
     }
 
@@ -117,6 +125,8 @@ extension LuaClient {
         switch kind {
         case "lock": recipe = .lock(LuaLock(path: path, inbox: RecipeInbox(mailbox: mailbox)))
         case "counter": recipe = .counter(path: path)
+        case "queue": recipe = .queue(path: path)
+        case "cache": recipe = .cache(try makeCache(path, args))
         default:
             let id = try args.string(1)
             guard let ref = try args.function(2, required: true) else { return .done([]) }
@@ -224,6 +234,8 @@ extension LuaClient {
         case let ("counter:add", .counter(path)): return count(path, .add(Int32(try args.integer(1))))
         case let ("counter:set", .counter(path)): return count(path, .set(Int32(try args.integer(1))))
         case let (_, .coordination(recipe)): return try callCoordination(method, recipe, args)
+        case let (_, .queue(path)): return try callQueue(method, path, args)
+        case let (_, .cache(cache)): return try callCache(method, cache, args)
         default: throw BadArgument(message: "resty.zookeeper: \(method): no such method for this object")
         }
     }
@@ -241,7 +253,10 @@ extension LuaClient {
             release(election.ref)
         case let .coordination(recipe)?:
             dropCoordination(recipe)
-        case .counter?, nil:
+        case let .cache(cache)?:
+            closeCache(cache)
+            release(cache.ref)
+        case .counter?, .queue?, nil:
             break
         }
     }

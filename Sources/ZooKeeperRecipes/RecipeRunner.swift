@@ -20,6 +20,9 @@ public final class RecipeRunner<Machine: RecipeMachine>: @unchecked Sendable {
         var draining = false
         var finished = false
         var stateHandler: UInt64?
+        /// The persistent watchers of the machine's addWatch requests, with their paths:
+        /// stopped when it finishes.
+        var watchers: [(id: WatcherID, path: String)] = []
     }
 
     private let session: any DrivenSession
@@ -81,7 +84,7 @@ public final class RecipeRunner<Machine: RecipeMachine>: @unchecked Sendable {
     /// Carries out the pending steps in order until none is left.
     private func drain() {
         while true {
-            let next = state.withLock { state -> (RecipeStep<Machine.Notice>, UInt64?)? in
+            let next = state.withLock { state -> (RecipeStep<Machine.Notice>, UInt64?, [(id: WatcherID, path: String)])? in
                 guard !state.pending.isEmpty else {
                     state.draining = false
                     return nil
@@ -89,22 +92,35 @@ public final class RecipeRunner<Machine: RecipeMachine>: @unchecked Sendable {
                 let step = state.pending.removeFirst()
                 if case .finished = step {
                     state.finished = true
-                    defer { state.stateHandler = nil }
-                    return (step, state.stateHandler)
+                    defer {
+                        state.stateHandler = nil
+                        state.watchers = []
+                    }
+                    return (step, state.stateHandler, state.watchers)
                 }
-                return (step, nil)
+                return (step, nil, [])
             }
-            guard let (step, handler) = next else { return }
+            guard let (step, handler, watchers) = next else { return }
             switch step {
             case let .submit(request): submit(request)
             case let .notify(notice): onNotice(notice)
-            case .finished: if let handler { session.removeStateHandler(handler) }
+            case .finished:
+                if let handler { session.removeStateHandler(handler) }
+                for watcher in watchers { session.removeWatcher(watcher.id, path: watcher.path) }
             }
         }
     }
 
     private func submit(_ request: RecipeRequest) {
         let token = request.token
+        if case let .addWatch(path, _) = request.operation {
+            // A persistent watch: it stays until the machine finishes.
+            let watcher = SessionRuntime.takeHandlerID()
+            state.withLock { $0.watchers.append((watcher, path)) }
+            session.submit(request.operation, persistentWatcher: watcher, watch: { @Sendable [self] event in deliver(.watch(token, event)) },
+                           timeout: requestTimeout) { [self] result in deliver(.result(token, result)) }
+            return
+        }
         var watch: SessionListeners.WatchHandler?
         if request.operation.setsWatch {
             watch = { @Sendable [self] event in deliver(.watch(token, event)) }

@@ -14,6 +14,12 @@ public protocol DrivenSession: AnyObject {
     /// Submits an operation; `thenDrive` tells a transport that the caller drives next.
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler?, persistent: Bool, timeout: Int64,
                 thenDrive: Bool, completion: @escaping SessionListeners.Completion)
+    /// Submits an addWatch whose watch stays until `removeWatcher(watcher, path:)`: `watcher`
+    /// (from `SessionRuntime.takeHandlerID()`) names it, `watch` hears its events.
+    func submit(_ operation: Operation, persistentWatcher watcher: WatcherID, watch: @escaping SessionListeners.WatchHandler,
+                timeout: Int64, completion: @escaping SessionListeners.Completion)
+    /// Stops a watcher: see `SessionRuntime.removeWatcher`.
+    func removeWatcher(_ watcher: WatcherID, path: String)
     /// Closes the session; `done` runs once it ended.
     func close(timeout: Int64, done: @escaping @Sendable () -> Void)
     /// Calls `handler` on every state change; returns its id.

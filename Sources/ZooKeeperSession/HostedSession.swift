@@ -41,6 +41,13 @@ public final class HostedSession: DrivenSession, SessionTransport {
         runtime.submit(operation, watch: watch, persistent: persistent, timeout: timeout, completion: completion)
     }
 
+    public func submit(_ operation: Operation, persistentWatcher watcher: WatcherID, watch: @escaping SessionListeners.WatchHandler,
+                       timeout: Int64, completion: @escaping SessionListeners.Completion) {
+        runtime.submit(operation, watch: watch, persistent: true, watcherID: watcher, timeout: timeout, completion: completion)
+    }
+
+    public func removeWatcher(_ watcher: WatcherID, path: String) { runtime.removeWatcher(watcher, path: path) }
+
     public func close(timeout: Int64, done: @escaping @Sendable () -> Void) { runtime.close(timeout: timeout, done: done) }
 
     @discardableResult

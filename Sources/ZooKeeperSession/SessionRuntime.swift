@@ -60,13 +60,14 @@ public final class SessionRuntime {
     }
 
     /// Submits an operation; `completion` hears its result, `watch` the events of the watch it
-    /// leaves (for good with `persistent`, an addWatch).
+    /// leaves (for good with `persistent`, an addWatch), under `watcherID` when given (from
+    /// `takeHandlerID`, so that the caller can `removeWatcher` it later).
     @discardableResult
-    public func submit(_ operation: Operation, watch: WatchHandler? = nil, persistent: Bool = false, timeout: Int64,
-                       completion: @escaping Completion) -> Submission {
+    public func submit(_ operation: Operation, watch: WatchHandler? = nil, persistent: Bool = false, watcherID: WatcherID? = nil,
+                       timeout: Int64, completion: @escaping Completion) -> Submission {
         var watcher: WatcherID?
         if let watch {
-            let id = Self.takeHandlerID()
+            let id = watcherID ?? Self.takeHandlerID()
             listeners.addWatch(watch, persistent: persistent, id: id)
             watcher = id
         }

@@ -12,6 +12,9 @@
 //   latch PATH ID        -> starts a LeaderLatch; "leader" / "notleader" as it changes
 //   closelatch           -> "latchclosed"
 //   count PATH N         -> N increments through SharedCount.trySetCount; "counted VALUE"
+//   offer PATH N PREFIX  -> N items "PREFIX-i" through SimpleDistributedQueue.offer; "offered N"
+//   drain PATH MS        -> takes with SimpleDistributedQueue.poll until one waits MS in vain;
+//                           "item DATA" per item, then "drained COUNT"
 //   quit
 // Usage: java -cp ... CuratorPeer CONNECT_STRING
 import java.io.BufferedReader;
@@ -23,6 +26,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.barriers.DistributedBarrier;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.queue.SimpleDistributedQueue;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
@@ -134,6 +138,24 @@ public class CuratorPeer {
                     }
                     say("counted " + count.getCount());
                     count.close();
+                    break;
+                }
+                case "offer": {
+                    SimpleDistributedQueue queue = new SimpleDistributedQueue(client, w[1]);
+                    int n = Integer.parseInt(w[2]);
+                    for (int i = 0; i < n; i++) queue.offer((w[3] + "-" + i).getBytes("UTF-8"));
+                    say("offered " + n);
+                    break;
+                }
+                case "drain": {
+                    SimpleDistributedQueue queue = new SimpleDistributedQueue(client, w[1]);
+                    int count = 0;
+                    byte[] item;
+                    while ((item = queue.poll(Long.parseLong(w[2]), TimeUnit.MILLISECONDS)) != null) {
+                        say("item " + new String(item, "UTF-8"));
+                        count++;
+                    }
+                    say("drained " + count);
                     break;
                 }
                 case "quit":

@@ -207,15 +207,17 @@ function M.run(opts, out)
     line("counter get", counter:get(), c:get_data(root .. "/counter"))
     local protected = c:create(root .. "/p-", "x", "ephemeral", true, { protected = true })
     line("protected create", (protected:gsub("_c_[%x%-]+%-p%-", "_c_<uuid>-p-")))
-    local elected = {}
-    local function until_heard(text)
+    -- Runs callbacks until `text` is among what they noted in `list` (5 s at most).
+    local function until_noted(list, text)
         local deadline = os.time() + 5
         while os.time() <= deadline do
-            for _, seen in ipairs(elected) do if seen == text then return true end end
+            for _, seen in ipairs(list) do if seen == text then return true end end
             c:dispatch(50)
         end
         return false
     end
+    local elected = {}
+    local function until_heard(text) return until_noted(elected, text) end
     local e1 = c:election(root .. "/election", "one", function(leading) elected[#elected + 1] = "one:" .. tostring(leading) end)
     line("election first leads", until_heard("one:true"))
     local e2 = c:election(root .. "/election", "two", function(leading) elected[#elected + 1] = "two:" .. tostring(leading) end)
@@ -230,6 +232,24 @@ function M.run(opts, out)
     try("semaphore bad argument", c.semaphore, c, root .. "/sem", 0)
     try("barrier bad argument", gate.wait, gate, -1)
     try("double barrier bad argument", c.double_barrier, c, root .. "/round")
+
+    -- queue and cache (test/spec/queue_cache_spec.lua has the rest)
+    local queue = c:queue(root .. "/queue")
+    line("queue put", queue:put("first"), queue:put("\0second"))
+    line("queue take", queue:take(), queue:take(1000), queue:take(100))
+    try("queue bad argument", queue.take, queue, "soon")
+    line("cache nodes", c:create(root .. "/cached", "c"), c:create(root .. "/cached/k", "v"))
+    local cached = {}
+    local function until_cached(text) return until_noted(cached, text) end
+    local cache = c:cache(root .. "/cached", function(event, path) cached[#cached + 1] = event .. " " .. path end)
+    line("cache initialized", until_cached("initialized "), cache:get(root .. "/cached/k"))
+    line("cache children", cache:children(root .. "/cached"), cache:children(root .. "/none"), cache:get(root .. "/none"))
+    c:set_data(root .. "/cached/k", "v2")
+    line("cache changed", until_cached("changed " .. root .. "/cached/k"), cache:get(root .. "/cached/k"))
+    table.sort(cached)
+    line("cache heard", cached)
+    line("cache close", cache:close(), cache:close())
+    try("cache bad argument", c.cache, c, root .. "/cached")
 
     -- caller mistakes raise the same errors
     try("bad path", c.get_data, c, "no-slash")

@@ -1,9 +1,9 @@
 -- resty.zookeeper.discovery: service discovery for OpenResty on a worker's shared client.
 --
 --   mirror{ client =, path =, dict = [, data = true] }
---       keeps the children of `path` (and their data) in the lua_shared_dict `dict`, updated
---       from a persistent recursive watch, so that any request of any worker reads them with no
---       ZooKeeper round trip: members(dict, path).
+--       keeps the children of `path` (and their data) in the lua_shared_dict `dict`, copied
+--       from the client's tree cache of `path` (client:cache) after each change, so that any
+--       request of any worker reads them with no ZooKeeper round trip: members(dict, path).
 --   register{ client =, path =, data = }
 --       keeps an ephemeral node at `path` for this server: made again after a session expiry
 --       (a new session) or after someone deletes it.
@@ -16,7 +16,7 @@ local errors = require("resty.zookeeper").errors
 local ngx = ngx
 local ngx_log, ngx_ERR, ngx_WARN = ngx.log, ngx.ERR, ngx.WARN
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
-local concat, sort = table.concat, table.sort
+local concat = table.concat
 local sub, find = string.sub, string.find
 local NONODE, NODEEXISTS = errors.NONODE, errors.NODEEXISTS
 
@@ -78,34 +78,26 @@ end
 
 -- ---- mirror ----------------------------------------------------------------------------------
 
--- Reads the children (and their data) of `path`; nil, err when ZooKeeper did not answer.
-local function read_members(client, path, with_data)
-    local names, err, code = client:children(path)
-    if not names then
-        if code == NONODE then return {} end
-        return nil, err
-    end
-    sort(names)
+-- The children of `path` (and their data) as `cache` holds them, sorted by name.
+local function cached_members(cache, path, with_data)
+    local base = path == "/" and "" or path
     local members = {}
-    for i, name in ipairs(names) do members[i] = { name = name } end
-    if with_data and #names > 0 then
-        local base = path == "/" and "" or path
-        local calls = {}
-        for i, name in ipairs(names) do calls[i] = { "get", base .. "/" .. name } end
-        local results, batch_err = client:batch(calls)
-        if not results then return nil, batch_err end
-        for i, r in ipairs(results) do
-            if r[1] ~= nil then
-                members[i].data = r[1]
-            elseif r[3] ~= NONODE then -- a child deleted meanwhile is skipped
-                return nil, r[2]
-            end
-        end
+    for i, name in ipairs(cache:children(path) or {}) do
+        members[i] = { name = name, data = with_data and cache:get(base .. "/" .. name) or nil }
     end
     return members
 end
 
+-- Whether a cache event at `node` changes the members of `path`: `path` itself or a child.
+local function concerns(path, node)
+    if node == path then return true end
+    local slash = node:match("^.*()/")
+    return slash ~= nil and sub(node, 1, slash == 1 and 1 or slash - 1) == path
+end
+
 --- Keeps the children of `path` in `dict` (a lua_shared_dict name). Returns true, or nil, err.
+--- The client's tree cache (client:cache) follows the path, across reconnects and expiries;
+--- this only copies what it holds into the dict after each change.
 function _M.mirror(opts)
     check(opts, "path", "string")
     check(opts, "dict", "string")
@@ -113,32 +105,27 @@ function _M.mirror(opts)
     local dict = ngx.shared[opts.dict]
     if not dict then error("resty.zookeeper.discovery: no lua_shared_dict " .. opts.dict, 2) end
     local client, path, with_data = opts.client, opts.path, opts.data and true or false
-    local state = { watching = false, dirty = true }
     return run_in_timer(function(wake)
-        local function changed() state.dirty = true; wake:post(1) end
-        client:on_state(function(s)
-            if s == "expired" then state.watching = false end -- a new session has no watches
-            changed()
+        local state = { initialized = false, dirty = false }
+        local cache, err = client:cache(path, function(event, node)
+            if event == "initialized" then state.initialized = true
+            elseif not concerns(path, node) then return end
+            state.dirty = true
+            wake:post(1)
         end)
-        while not ngx.worker.exiting() do
-            if not state.watching then
-                local ok, err = client:add_watch(path, "persistent_recursive", changed)
-                if ok then state.watching, state.dirty = true, true
-                else ngx_log(ngx_WARN, "resty.zookeeper.discovery: watch ", path, ": ", err) end
-            end
-            if state.dirty and state.watching then
-                state.dirty = false
-                local members, err = read_members(client, path, with_data)
-                if members then
-                    dict:set(path, encode(members))
-                    dict:incr(path .. "#version", 1, 0)
-                else
-                    state.dirty = true
-                    ngx_log(ngx_WARN, "resty.zookeeper.discovery: read ", path, ": ", err)
-                end
-            end
-            wake:wait((state.dirty or not state.watching) and RETRY_S or 1)
+        if not cache then
+            ngx_log(ngx_ERR, "resty.zookeeper.discovery: mirror ", path, ": ", err)
+            return
         end
+        while not ngx.worker.exiting() do
+            if state.dirty and state.initialized then
+                state.dirty = false
+                dict:set(path, encode(cached_members(cache, path, with_data)))
+                dict:incr(path .. "#version", 1, 0)
+            end
+            wake:wait(1)
+        end
+        cache:close()
     end)
 end
 
