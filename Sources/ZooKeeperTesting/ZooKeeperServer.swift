@@ -78,6 +78,8 @@ public final class ZooKeeperServer: Sendable {
     /// Starts `servers` servers (1 = standalone, 3 = an ensemble) and waits until all serve.
     /// `configuration` lines are added to every zoo.cfg (TLS or SASL settings, say; `@SECURE_PORT@`
     /// in them becomes a free port, see `securePort(of:)`), `javaOptions` to every server's JVM.
+    /// Ensembles run one at a time per process (`ZK_TESTBED_MAX_ENSEMBLES` raises it): a second
+    /// one waits until the first is stopped (`EnsembleGate`).
     public static func start(servers: Int = 1, configuration: [String] = [], javaOptions: [String] = [],
                              timeout: Duration = .seconds(60)) async throws -> ZooKeeperServer {
         precondition(servers == 1 || servers == 3, "the test bed starts a single server or a 3-server ensemble")
@@ -88,8 +90,16 @@ public final class ZooKeeperServer: Sendable {
         if !configuration.isEmpty { environment["ZK_TESTBED_CONFIG"] = configuration.joined(separator: "\n") }
         if !javaOptions.isEmpty { environment["ZK_TESTBED_JVM_OPTIONS"] = javaOptions.joined(separator: "\n") }
         let command = servers == 1 ? "start-single" : "start-ensemble"
-        let result = try await testBed([command, directory.path], environment: environment)
+        if servers > 1 { await EnsembleGate.shared.enter() }  // given back by stopAll
+        let result: (status: Int32, error: String)
+        do {
+            result = try await testBed([command, directory.path], environment: environment)
+        } catch {
+            if servers > 1 { EnsembleGate.shared.leave() }
+            throw error
+        }
         guard result.status == 0 else {
+            if servers > 1 { EnsembleGate.shared.leave() }
             try? FileManager.default.removeItem(at: directory)
             throw ZooKeeperTestServerError(kind: .startFailed, description: "zk-testbed.sh \(command) failed:\n\(result.error)")
         }
@@ -98,6 +108,7 @@ public final class ZooKeeperServer: Sendable {
             let serverDirectory = servers == 1 ? directory : directory.appendingPathComponent("\(id)")
             let text = (try? String(contentsOf: serverDirectory.appendingPathComponent("port"), encoding: .utf8)) ?? ""
             guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                if servers > 1 { EnsembleGate.shared.leave() }
                 throw ZooKeeperTestServerError(kind: .other, description: "no port file in \(serverDirectory.path)")
             }
             ports[id] = port
@@ -201,6 +212,8 @@ public final class ZooKeeperServer: Sendable {
     /// also runs when the object is released, so keep a reference while using the servers.
     public func stopAll() {
         guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
+        // The ensemble's slot is given back once its servers are gone (EnsembleGate).
+        defer { if ports.count > 1 { EnsembleGate.shared.leave() } }
         let pids = serverIDs.compactMap(pid(of:))
         for pid in pids {
             kill(pid, SIGCONT)
