@@ -8,10 +8,8 @@ import ZooKeeperTestSupport
 @Suite(.serialized) struct ReadOnlyModeTests {
     /// A read-only server creates sessions only as local sessions (a global one needs the
     /// quorum: without this it answers a new session with NOTREADONLY).
-    static let readOnlyServer = ["localSessionsEnabled=true", "localSessionsUpgradingEnabled=true"]
-
     @Test func aClientServesReadsFromAReadOnlyServerThenMovesBackByItself() async throws {
-        let ensemble = try await ZooKeeperServer.start(servers: 3, configuration: Self.readOnlyServer, javaOptions: ["-Dreadonlymode.enabled=true"])
+        let ensemble = try await ZooKeeperServer.start(servers: 3, configuration: ReadOnlyBed.configuration, javaOptions: ReadOnlyBed.javaOptions)
         defer { ensemble.stopAll() }
         let writer = try await ZooKeeperClient.connect(ensemble.connectString)
         try await writer.create("/ro", data: [1])
@@ -50,20 +48,12 @@ import ZooKeeperTestSupport
     /// down) finds a read-write server in its connect string when one comes up, and moves there
     /// without its connection being dropped by anyone.
     @Test func aReadOnlySessionFindsAReadWriteServerThatComesUp() async throws {
-        let ensemble = try await ZooKeeperServer.start(servers: 3, configuration: Self.readOnlyServer, javaOptions: ["-Dreadonlymode.enabled=true"])
-        defer { ensemble.stopAll() }
-        let other = try await ZooKeeperServer.start(servers: 1)
-        defer { other.stopAll() }
-        try await other.kill9(server: 1)
-        try await ensemble.kill9(server: 1)
-        try await ensemble.kill9(server: 2)
-        let readOnlyPort = ensemble.port(of: 3)
-        while (try? await ZooKeeperServer.fourLetterWord("isro", host: ZooKeeperServer.host, port: readOnlyPort)) != "ro" {
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let bed = try await ReadOnlyBed.start()
+        defer { bed.stopAll() }
+        let (other, readOnlyPort) = (bed.other, bed.readOnlyPort)
 
         let configuration = ZooKeeperClient.Configuration(
-            connectString: "127.0.0.1:\(readOnlyPort),127.0.0.1:\(other.port(of: 1))", sessionTimeout: .seconds(20), canBeReadOnly: true)
+            connectString: bed.connectString, sessionTimeout: .seconds(20), canBeReadOnly: true)
         let zk = try await ZooKeeperClient.connect(configuration: configuration)
         #expect(zk.state == .connectedReadOnly)
         let states = EventLog<SessionEvent>()

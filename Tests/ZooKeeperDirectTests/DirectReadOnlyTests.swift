@@ -10,22 +10,12 @@ import ZooKeeperTestSupport
 /// its connect string and moves there, while nobody drives it (the poller keeps it).
 @Suite struct DirectReadOnlyTests {
     @Test func aReadOnlySessionFindsAReadWriteServerThatComesUp() async throws {
-        let ensemble = try await ZooKeeperServer.start(
-            servers: 3, configuration: ["localSessionsEnabled=true", "localSessionsUpgradingEnabled=true"],
-            javaOptions: ["-Dreadonlymode.enabled=true"])
-        defer { ensemble.stopAll() }
-        let other = try await ZooKeeperServer.start(servers: 1)
-        defer { other.stopAll() }
-        try await other.kill9(server: 1)
-        try await ensemble.kill9(server: 1)
-        try await ensemble.kill9(server: 2)
-        let readOnlyPort = ensemble.port(of: 3)
-        while (try? await ZooKeeperServer.fourLetterWord("isro", host: ZooKeeperServer.host, port: readOnlyPort)) != "ro" {
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let bed = try await ReadOnlyBed.start()
+        defer { bed.stopAll() }
+        let other = bed.other
 
         var configuration = SessionConfiguration(
-            connectString: try ConnectString("127.0.0.1:\(readOnlyPort),127.0.0.1:\(other.port(of: 1))"), sessionTimeout: 20_000, canBeReadOnly: true)
+            connectString: try ConnectString(bed.connectString), sessionTimeout: 20_000, canBeReadOnly: true)
         configuration.maxReadWriteProbeInterval = 1_000
         let session = DirectSession(configuration: configuration)
         let events = NIOLockedValueBox<[SessionEvent]>([])
