@@ -67,7 +67,7 @@ private func publish(_ outcome: LuaClient.Outcome, on lua: LuaClient, ticket: Un
 /// The options zk.new (and zk.shared) take: a misspelt one is refused, not ignored.
 enum ClientOptions {
     // As bytes: a key is checked without making a String of it (zk.new runs per request in nginx).
-    static let names = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls", "read_only"].map { Array($0.utf8) }
+    static let names = ["connect_string", "timeout", "session_timeout", "debug", "max_frame_bytes", "sasl", "tls", "read_only", "keepalive"].map { Array($0.utf8) }
     /// The shim's own: `_hosted`, `_shared` (cosocket clients), and `name` of a shared client.
     static let sharedNames = [Array("name".utf8)]
     static let privateNames = ["_hosted", "_shared"].map { Array($0.utf8) }
@@ -147,10 +147,11 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     case .nil, .string: break
     default: return fail("name must be a string")
     }
-    let sasl: SASLCredentials?, tls: TLSOptions?
+    let sasl: SASLCredentials?, tls: TLSOptions?, keepalive: SessionKeepalive.Options?
     do {
         sasl = try SecurityOptions.sasl(table["sasl"])
         tls = try SecurityOptions.tls(table["tls"])
+        keepalive = try SessionKeepalive.Options.parse(table["keepalive"])
     } catch {
         return fail(error.message)
     }
@@ -163,6 +164,8 @@ public func zkl_new(_ options: UnsafePointer<UInt8>?, _ length: Int,
     lua.sasl = sasl
     lua.tls = tls
     lua.readOnly = flags.readOnly
+    // Only nginx per-request clients keep sessions between requests (elsewhere the option is checked, then unused).
+    lua.keepalive = flags.hosted && !flags.shared ? keepalive : nil
     return Unmanaged.passRetained(lua).toOpaque()
 }
 

@@ -33,6 +33,14 @@ final class HostedIO {
 
     var isIdle: Bool { sessions.isEmpty }
 
+    /// The link of `session`'s connection when it is the only session and link here (nothing
+    /// else to carry on: no probe, no older session closing).
+    func onlyLink(of session: HostedSession) -> UInt64? {
+        guard sessions.count == 1, sessions[0] === session, links.count == 1, let (link, entry) = links.first,
+              entry.connection == session.currentConnection else { return nil }
+        return link
+    }
+
     /// The next command of any session, if any.
     func nextCommand() -> Command? {
         var index = 0

@@ -54,8 +54,11 @@ final class LuaClient {
     /// Shared by many requests (nginx's per-worker client): a watch() waits for its own watch's
     /// event, not the session's next one.
     let shared: Bool
-    /// The hosted sessions' I/O, for the Lua driver.
-    let io = HostedIO()
+    /// The hosted sessions' I/O, for the Lua driver (it moves with a session kept between requests).
+    var io = HostedIO()
+    /// nginx per-request clients: how this client's sessions are kept for the next request
+    /// (`keepalive`), nil when they are not.
+    var keepalive: SessionKeepalive.Options?
 
     var zk: LuaSession?
     /// Whether close() ended the last session (session_state() then says "closed").
@@ -274,6 +277,9 @@ final class LuaClient {
 
     func owns(_ ref: Int32) -> Bool { ownedRefs.contains(ref) }
 
+    /// Whether Lua callbacks or objects are tied to this client (references it holds).
+    var holdsReferences: Bool { !ownedRefs.isEmpty || !releasedRefs.isEmpty }
+
     func takeReleasedRef() -> Int32 {
         releasedRefs.isEmpty ? 0 : releasedRefs.removeFirst()
     }
@@ -317,6 +323,11 @@ final class LuaClient {
     }
 
     // MARK: Session
+
+    func stopObservingState() {
+        stateObservation?.cancel()
+        stateObservation = nil
+    }
 
     func observeState(of client: LuaSession) {
         let mailbox = self.mailbox

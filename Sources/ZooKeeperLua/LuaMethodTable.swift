@@ -113,6 +113,11 @@ struct LuaMethod: Sendable {
         LuaMethod("cache:close", "", "true", .instant),
         // A field of the client (session_id, ...), read through the client's __index.
         LuaMethod("__field", "name", "value", [.instant, .hidden]),
+        // nginx per-request clients keeping sessions between requests (SessionKeepalive.swift):
+        // close() parks, connect() takes, the sweeper takes idle ones to close them.
+        LuaMethod("__park", "pool_name", "ms | nil", [.instant, .hidden]),
+        LuaMethod("__take", "[connect_string [, session_timeout]]", "link, host, port, pool_name | nothing", [.instant, .hidden]),
+        LuaMethod("__take_idle", "all", "link, host, port, pool_name | nil, parked", [.instant, .hidden]),
     ]
 
     private static let byName: [String: LuaMethod] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

@@ -48,6 +48,18 @@ extension LuaClient {
         case "close": return close()
         case "_debug": return .done([debugTable()])
         case "__field": return .done([field(try args.string(0))])
+        case "__park":
+            return .done([SessionKeepalive.park(self, poolName: try args.string(0)).map { .int($0) } ?? .nil])
+        case "__take":
+            guard zk == nil, keepalive != nil else { return .done([]) }
+            // The settings connect() will use decide which sessions fit; connect checks them again.
+            guard (try? applyConnectArguments(args)) != nil, let link = SessionKeepalive.take(for: self) else { return .done([]) }
+            return .done(Self.values(of: link))
+        case "__take_idle":
+            guard let link = SessionKeepalive.takeIdle(for: self, all: try args.boolean(0)) else {
+                return .done([.nil, .int(Int64(SessionKeepalive.count))])
+            }
+            return .done(Self.values(of: link))
 
         case "set_data":
             let path = try args.string(0)
@@ -155,10 +167,19 @@ extension LuaClient {
 
     // MARK: Contract methods
 
-    private func connect(_ args: LuaArguments) throws(BadArgument) -> Outcome {
-        let before = (connectString, sessionTimeoutMillis)
+    /// connect()'s optional connect string and session timeout, kept as the client's.
+    private func applyConnectArguments(_ args: LuaArguments) throws(BadArgument) {
         if let text = try args.optionalString(0) { connectString = text }
         if !args[1].isNil { sessionTimeoutMillis = try args.integer(1, range: 1...86_400_000) }
+    }
+
+    private static func values(of link: SessionKeepalive.Link) -> [LuaValue] {
+        [.int(Int64(link.link)), .string(Array(link.host.utf8)), .int(Int64(link.port)), .string(Array(link.poolName.utf8))]
+    }
+
+    private func connect(_ args: LuaArguments) throws(BadArgument) -> Outcome {
+        let before = (connectString, sessionTimeoutMillis)
+        try applyConnectArguments(args)
         if connectString.utf8.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
             return LuaFormat.failure("empty connect string", .badArguments)
         }

@@ -131,6 +131,11 @@ final class Mailbox: @unchecked Sendable {
 
     // MARK: Lua thread
 
+    /// Whether nothing waits here for the Lua thread: no answer, callback or watch event.
+    var isIdle: Bool {
+        locked { callbacks.isEmpty && watchEvents.isEmpty && news.values.allSatisfy(\.isEmpty) }
+    }
+
     /// The tickets that got news since the last call, in order (repeats possible).
     func takeAnswered() -> [UInt64] {
         locked {

@@ -52,7 +52,7 @@ enum SecurityOptions {
         }
     }
 
-    private static func refuseUnknown(_ pairs: [(LuaValue, LuaValue)], in name: String, known: Set<String>) throws(Invalid) {
+    static func refuseUnknown(_ pairs: [(LuaValue, LuaValue)], in name: String, known: Set<String>) throws(Invalid) {
         for (key, _) in pairs {
             guard case let .string(bytes) = key else { throw Invalid(message: "\(name): option names must be strings") }
             let field = String(decoding: bytes, as: UTF8.self)

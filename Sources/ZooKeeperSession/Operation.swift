@@ -38,6 +38,24 @@ public enum Operation: Hashable, Sendable {
         }
     }
 
+    /// Whether the request may leave something on the server that only this session owns: an
+    /// ephemeral node (also inside a transaction) or an added identity. (A watch is the other
+    /// such thing; the session knows those by their watchers.)
+    public var bindsToSession: Bool {
+        switch self {
+        case let .create(_, _, _, mode, _): mode.isEphemeral
+        case let .multi(operations):
+            operations.contains {
+                switch $0 {
+                case let .create(r), let .create2(r): CreateMode(rawValue: r.flags)?.isEphemeral ?? true
+                default: false
+                }
+            }
+        case .addAuth: true
+        default: false
+        }
+    }
+
     /// The client path the operation names, if any.
     public var path: String? {
         switch self {

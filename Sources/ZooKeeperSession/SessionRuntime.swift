@@ -43,6 +43,8 @@ public final class SessionRuntime {
     public var configuration: SessionConfiguration { machine.configuration }
     /// When `tick` is due next (monotonic ms), if ever.
     public var nextDeadline: Millis? { machine.state.isTerminal ? nil : machine.nextDeadline() }
+    /// Whether another owner could take the session over as if new (`SessionStateMachine.isReusable`).
+    public var isReusable: Bool { machine.isReusable }
     /// The connection the session uses or is opening.
     public var currentConnection: ConnectionID? { machine.currentConnection }
     /// Whether the session still wants `connection` (its current one, or a read-write probe).

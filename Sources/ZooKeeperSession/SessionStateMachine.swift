@@ -83,6 +83,9 @@ public struct SessionStateMachine: Sendable {
     private var earliestRequestDeadline: Millis = .max
 
     public private(set) var watches = WatchRegistry()
+    /// Whether a request ever asked for something only this session owns on the server (an
+    /// ephemeral, a watch, an added identity): such a session cannot serve another owner.
+    private var boundToOwner = false
 
     // Output of the current input.
     private var actions: [SessionAction] = []
@@ -113,6 +116,12 @@ public struct SessionStateMachine: Sendable {
     public var pingInterval: Millis { sessionTimeout / 3 }
     /// Requests queued or awaiting a reply.
     public var pendingCount: Int { queued.count + inFlight.count + authWaiters.count }
+    /// Whether the session could serve another owner as if it were new: connected to a server
+    /// that writes, idle, not closing, and never asked for anything that only it owns (an
+    /// ephemeral node, a watch, an added identity). nginx keeps such sessions between requests.
+    public var isReusable: Bool {
+        state == .connected && isConnectionOpen && pendingCount == 0 && watches.isEmpty && !boundToOwner && closingDeadline == nil
+    }
     /// Whether a handshake completed on the current connection.
     public var isConnectionOpen: Bool { if case .open = link { true } else { false } }
 
@@ -279,6 +288,7 @@ public struct SessionStateMachine: Sendable {
         let id = nextRequestID
         nextRequestID += 1
         let pending = Pending(id: id, operation: operation, watcher: watcher, deadline: now.addingSaturating(max(0, timeout)))
+        if watcher != nil || operation.bindsToSession { boundToOwner = true }
         if let error = refusal(for: operation, watcher: watcher) {
             actions.append(.complete(id, .failure(error)))
         } else if case let .removeWatches(path, type, true) = operation {

@@ -9,16 +9,23 @@ import ZooKeeperTestSupport
 /// at the other end of its one link: what the cosocket driver does, without Lua or sockets.
 final class HostedBed {
     let lua: LuaClient
-    private var server = FakeServer()
+    private(set) var server = FakeServer()
     private(set) var link: UInt64 = 0
     /// Hosts the client asked to connect to, in order.
     private(set) var connects: [String] = []
     /// Frames the server read and nobody took yet.
     private(set) var frames: [ClientFrame] = []
 
-    init(shared: Bool = false) {
-        lua = LuaClient(connectString: "zk1:2181", timeoutMillis: 3_000, sessionTimeoutMillis: 9_000, debug: false,
+    init(shared: Bool = false, connectString: String = "zk1:2181", debug: Bool = false) {
+        lua = LuaClient(connectString: connectString, timeoutMillis: 3_000, sessionTimeoutMillis: 9_000, debug: debug,
                         hostedIO: true, shared: shared)
+    }
+
+    /// Goes on with `other`'s server and link: this client took over `other`'s session (a
+    /// session kept between nginx requests, whose connection Lua hands over).
+    func takeOver(from other: HostedBed, link: UInt64) {
+        server = other.server
+        self.link = link
     }
 
     func call(_ method: String, _ arguments: LuaValue...) -> LuaClient.Outcome {

@@ -14,6 +14,9 @@
 #      without it;
 #   r. (in a's nginx) recipes: lock (also read-write lock and semaphore) requests on the shared and per-request clients yield while
 #      they wait and never hold at once; concurrent counter adds from both sum up;
+#   k. (in a's nginx) per-request clients keep their sessions between requests: the next
+#      request takes the session over; one that made an ephemeral node (or opted out) closes
+#      it for real; idle ones are closed (not left to expire) after their idle limit, and at QUIT;
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
 #   b. two workers: 10,000 requests at concurrency 50 through the shared clients, each checking
@@ -220,8 +223,10 @@ EOF
     [[ -z "$bad" ]] || problems+=("$bad")
     check_f
     check_r
+    check_k
     stop_nginx 20
     ((QUIT_RC == 0)) || problems+=("nginx quit: exit code $QUIT_RC")
+    check_k_quit
     if ((${#problems[@]} == 0)); then
         pass "a 1 worker, 100 per-request + 100 shared watch() waiting: /plain max $max ms; kazoo's 200 changes fired each watch exactly once ($(($(now_ms) - t0)) ms)"
     else
@@ -263,6 +268,80 @@ check_f() {
         pass "f a per-request client waiting (dispatch 2 x 300 ms, watch() to its 4 s timeout): no [error] line with lua_socket_log_errors off; without it only $n_plain 'read timed out' lines"
     else
         fail "f per-request waits: ${problems[*]}"
+    fi
+}
+
+# ---- k. per-request sessions kept between requests -------------------------------------------
+
+# keep QUERY: GET /keep?QUERY; prints the session id it answered, or "fail: <body>".
+keep() {
+    if http "/keep?$1" 10 && [[ "$BODY" =~ ^sid=(0x[0-9a-f]+)\ close=true\ state=closed$ ]]; then
+        echo "${BASH_REMATCH[1]}"
+    else
+        echo "fail: $CODE $BODY"
+    fi
+}
+
+# The worker's sessions on the server (its shared client's and those it keeps): a number.
+worker_sessions() { nginx_sessions "$ZK" | tr ' ' '\n' | sed -n 's/^[0-9]*=//p' | head -n 1; }
+# Sessions the server keeps, connected or not (a session whose connection closed lives on
+# until it expires; `cons` lists connections only).
+global_sessions() { "$TESTBED" 4lw "$ZK" mntr 2>/dev/null | awk '$1 == "zk_global_sessions" { print $2 }'; }
+
+# Runs in check a's nginx (one worker, its shared client connected).
+check_k() {
+    local problems=() t0 first s base global
+    t0=$(now_ms)
+    kz "$ZK" create "$ROOT/k/node" "data" >/dev/null
+    base="$(worker_sessions)"
+    global="$(global_sessions)"
+    first="$(keep "op=read&path=$ROOT/k/node")"
+    [[ "$first" == 0x* ]] || problems+=("first read: $first")
+    for s in 2 3 4; do
+        s="$(keep "op=read&path=$ROOT/k/node")"
+        [[ "$s" == "$first" ]] || problems+=("read after a kept session: session $s, want $first (taken over)")
+    done
+    [[ "$(worker_sessions)" == $((base + 1)) ]] || problems+=("sessions while one is kept: $(nginx_sessions "$ZK"), want $((base + 1)) for the worker")
+    # An ephemeral node ties the session to its request: closed for real, the node gone at once.
+    s="$(keep "op=ephemeral&path=$ROOT/k/eph")"
+    [[ "$s" == "$first" ]] || problems+=("the ephemeral request got session $s, want the kept $first")
+    [[ "$(kz "$ZK" exists "$ROOT/k/eph")" == "$ROOT/k/eph no" ]] || problems+=("the ephemeral node outlived close()")
+    s="$(keep "op=read&path=$ROOT/k/node")"
+    [[ "$s" == 0x* && "$s" != "$first" ]] || problems+=("after the ephemeral request: session $s, want a new one")
+    # keepalive = false: a session per request.
+    local off1 off2
+    off1="$(keep "op=read&path=$ROOT/k/node&keepalive=off")"
+    off2="$(keep "op=read&path=$ROOT/k/node&keepalive=off")"
+    [[ "$off1" == 0x* && "$off2" == 0x* && "$off1" != "$off2" && "$off1" != "$s" ]] ||
+        problems+=("keepalive=off: sessions $off1, $off2 (want two new ones)")
+    # Idle past its limit (500 ms): closed by the worker, the session gone from the server well
+    # before the 20 s it would take to expire.
+    local t1; t1=$(now_ms)
+    local swept=""
+    while (($(now_ms) - t1 < 5000)); do
+        [[ "$(worker_sessions)" == "$base" && "$(global_sessions)" == "$global" ]] && { swept=$(($(now_ms) - t1)); break; }
+        sleep 0.1
+    done
+    [[ -n "$swept" ]] || problems+=("the idle kept session was not closed within 5 s: $(nginx_sessions "$ZK"), $(global_sessions) sessions on the server, $global before")
+    # One left kept for QUIT (check_k_quit): idle limit 5 s, a quarter of its 20 s timeout.
+    KEPT_AT_QUIT="$(keep "op=read&path=$ROOT/k/node&idle=60000")"
+    [[ "$KEPT_AT_QUIT" == 0x* ]] || problems+=("kept for QUIT: $KEPT_AT_QUIT")
+    if ((${#problems[@]} == 0)); then
+        pass "k kept sessions: 4 reads on one session, an ephemeral's session closed with close(), keepalive=false opens one per request, the idle session closed ${swept} ms after its last request ($(($(now_ms) - t0)) ms)"
+    else
+        fail "k kept sessions: ${problems[*]}"
+    fi
+}
+
+# After check a's QUIT: the session kept at that moment was closed by the exiting worker (not
+# left to expire): the server keeps no session of that nginx.
+check_k_quit() {
+    local n t0; t0=$(now_ms)
+    while n="$(global_sessions)"; [[ "$n" != 0 ]] && (($(now_ms) - t0 < 2000)); do sleep 0.1; done
+    if [[ "$KEPT_AT_QUIT" == 0x* && "$n" == 0 ]]; then
+        pass "k-quit the session kept at QUIT ($KEPT_AT_QUIT) was closed as the worker exited"
+    else
+        fail "k-quit the server still keeps ${n:-?} sessions 2 s after QUIT (one kept at QUIT: $KEPT_AT_QUIT)"
     fi
 }
 

@@ -10,13 +10,14 @@
 --                          the connection, requests hand their operations over;
 --  * cosocket/policy.lua   which phases may wait, which request owns a per-request client;
 --  * cosocket/handles.lua  client:<method>_async(...) handles;
---  * cosocket/tls.lua      TLS on the links (nginx's OpenSSL, client certificates).
+--  * cosocket/tls.lua      TLS on the links (nginx's OpenSSL, client certificates);
+--  * cosocket/keepalive.lua per-request clients' sessions kept between requests.
 --
 -- This file makes the client objects and routes each call to its driver.
 local policy = require "resty.zookeeper.cosocket.policy"
 local tls = require "resty.zookeeper.cosocket.tls"
 
-local pairs, type, tostring, error, rawget, setmetatable, getmetatable = pairs, type, tostring, error, rawget, setmetatable, getmetatable
+local pairs, type, tostring, error, rawget, setmetatable, getmetatable, select = pairs, type, tostring, error, rawget, setmetatable, getmetatable, select
 local newproxy = newproxy
 
 return function(native)
@@ -29,6 +30,7 @@ return function(native)
     local links = require("resty.zookeeper.cosocket.links")(hosted)
     local drive = require("resty.zookeeper.cosocket.request")(hosted, links)
     local shared_driver = require("resty.zookeeper.cosocket.shared")(hosted, links, native.errors)
+    local keepalive -- below: it makes clients of its own to close idle sessions
     local flush, run_callbacks, print_log_lines = links.flush, links.run_callbacks, links.print_log_lines
     local refuse = policy.refuse
 
@@ -172,8 +174,17 @@ return function(native)
             tls = tls_options,
             turn_waiters = 0,
         }
+        if not shared then
+            -- Names of the links' nginx pools (a kept session's connection waits in its own).
+            st.pool_names, st.pool_name = {}, keepalive.pool_name
+            st.keepalive = copy.keepalive ~= false and not copy.debug
+        end
         return setmetatable({ [STATE] = st }, Client), st
     end
+
+    keepalive = require("resty.zookeeper.cosocket.keepalive")(hosted,
+        function() return select(2, make({ keepalive = false }, false)) end,
+        function(st) return answer(st, begin(st.core, "close")) end)
 
     --- A client for one request (or timer), as the original's: connect, calls, close.
     function _M.new(opts)
@@ -192,14 +203,20 @@ return function(native)
     -- A shared client connects by itself: connect() only waits for it (where it may wait).
     methods.connect = function(self, ...)
         local st = check_self(self, "connect")
-        if not st.shared then return call(self, "connect", ...) end
+        if not st.shared then
+            if st.keepalive and not refusal(st, "connect") then keepalive.take(st, ...) end
+            return call(self, "connect", ...)
+        end
         if not policy.may_wait() then return true end
         return shared_driver.wait_connected(st, st.connect_timeout)
     end
 
     methods.close = function(self)
         local st = check_self(self, "close")
-        if not st.shared then return call(self, "close") end
+        if not st.shared then
+            if st.keepalive and not refusal(st, "close") and keepalive.park(st) then return true end
+            return call(self, "close")
+        end
         if not st.closing then
             for name, client in pairs(shared_clients) do
                 if client == self then shared_clients[name] = nil end

@@ -156,6 +156,30 @@ function M.rcount()
     end)
 end
 
+-- GET /keep?op=read|ephemeral&path=...[&keepalive=off][&idle=ms]: a per-request client (its
+-- session kept between requests for `idle` ms, 500 by default, unless keepalive=off) reads
+-- `path` or creates an ephemeral node there, then closes; answers its session id.
+function M.keep()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local keepalive = args.keepalive ~= "off" and { timeout = tonumber(args.idle) or 500 }
+        local client = assert(require("resty.zookeeper").new{
+            connect_string = config.hosts, session_timeout = 20000, keepalive = keepalive,
+        })
+        local ok, err = client:connect()
+        if not ok then return ngx.say("fail connect: ", tostring(err)) end
+        local sid, res = client.session_id, nil
+        if args.op == "ephemeral" then
+            res, err = client:create(args.path, "", "ephemeral")
+        else
+            res, err = client:get_data(args.path)
+        end
+        ok = client:close()
+        if not res then return ngx.say("fail ", tostring(args.op), ": ", tostring(err)) end
+        ngx.say("sid=", sid, " close=", tostring(ok), " state=", client:session_state())
+    end)
+end
+
 -- GET /watch?path=...[&kind=exists][&timeout=ms]: a per-request client waits in watch().
 function M.watch()
     guarded(function()

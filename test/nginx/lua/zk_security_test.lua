@@ -72,7 +72,25 @@ function M.init_worker(options)
 end
 
 -- A per-request client over TLS with a client certificate.
+-- A TLS session kept between per-request clients: the next client with the same settings takes
+-- it over with its TLS connection (out of nginx's pool, no second handshake).
+local function kept_tls()
+    local first = assert(zk.new{ connect_string = config.secure, timeout = 5000, tls = ours() })
+    local ok, err = first:connect()
+    if not check("kept TLS: connect", ok, err) then return end
+    local sid = first.session_id
+    check("kept TLS: read", first:get_data("/zookeeper") ~= nil)
+    first:close()
+    local again = assert(zk.new{ connect_string = config.secure, timeout = 5000, tls = ours() })
+    ok, err = again:connect()
+    check("kept TLS: the next client takes the session over", ok and again.session_id == sid,
+        tostring(err) .. " " .. tostring(again.session_id) .. " (kept " .. tostring(sid) .. ")")
+    check("kept TLS: who_am_i still shows x509 CN=client", has_identity(again, "x509", "CN=client"))
+    again:close()
+end
+
 function M.request()
+    kept_tls()
     local client = assert(zk.new{ connect_string = config.secure, timeout = 5000, tls = ours() })
     local ok, err = client:connect()
     if not check("per-request TLS connect", ok, err) then return end

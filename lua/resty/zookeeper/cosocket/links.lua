@@ -38,12 +38,21 @@ return function(hosted)
 
     -- Opens a link's cosocket (TLS too, when the client has it): the socket, or nil, the
     -- report for the core ("failed", or "refused" when TLS refused a certificate) and why.
-    local function open_link(st, host, port)
+    local function open_link(st, link, host, port)
         local sock = tcp()
         sock:settimeout(st.connect_timeout)
         -- nginx parses the host as a URL's: an IPv6 literal ("::1", from "[::1]:2181") needs its
         -- brackets back, or connect fails with "invalid port". TLS below names the bare host.
-        local ok, err = sock:connect(find(host, ":", 1, true) and "[" .. host .. "]" or host, port)
+        local target = find(host, ":", 1, true) and "[" .. host .. "]" or host
+        local ok, err
+        if st.pool_names then
+            -- A per-request client's link gets a pool of its own, for keeping its session.
+            local name = st.pool_name()
+            st.pool_names[link] = name
+            ok, err = sock:connect(target, port, { pool = name })
+        else
+            ok, err = sock:connect(target, port)
+        end
         if not ok then return nil, "failed", err end
         if st.tls then
             local refused
@@ -59,6 +68,7 @@ return function(hosted)
     function _M.drop_link(st, link)
         local sock = st.links[link]
         st.links[link] = nil
+        if st.pool_names then st.pool_names[link] = nil end
         if st.current == link then st.current = nil end
         if st.readers and st.readers[link] then
             kill(st.readers[link])
@@ -80,7 +90,7 @@ return function(hosted)
             if kind == "connect" or kind == "probe" then
                 -- A probe (is that server read-write?) is read by a shared client's reader; the
                 -- per-request driver reads the session's link only.
-                local sock, report, err = open_link(st, a, b)
+                local sock, report, err = open_link(st, link, a, b)
                 if sock then
                     st.links[link] = sock
                     if kind == "connect" then st.current = link end
