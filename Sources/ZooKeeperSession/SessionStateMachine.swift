@@ -596,6 +596,9 @@ public struct SessionStateMachine: Sendable {
             throw .invalidValue(field: "ReplyHeader.xid (out of order)", value: Int64(header.xid))
         }
         inFlight.removeFirst()
+        // Nothing left to time out: no stale deadline wakes an idle session's host (a kept
+        // nginx session would otherwise wake every few seconds to find nothing due).
+        if inFlight.isEmpty && queued.isEmpty && authWaiters.isEmpty { earliestRequestDeadline = .max }
         if header.zxid > 0 { lastZxid = header.zxid }
         switch head {
         case .setWatches:

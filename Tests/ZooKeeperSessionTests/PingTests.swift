@@ -69,6 +69,18 @@ import ZooKeeperSession
         #expect(acts(h.tick()) == [.send(FrameEncoder.pingFrame(), h.connection)])
     }
 
+    /// An idle session wakes its host for its ping only, not at the deadline of a request that
+    /// was answered long before (a kept nginx session would read with a 1 ms timeout then).
+    @Test func anAnsweredRequestLeavesNoDeadlineBehind() throws {
+        var h = try connected()
+        h.now = 2_500
+        let (_, actions) = h.submit(.sync(path: "/"), timeout: 1_000)
+        let request = try h.onlyRequest(actions)
+        h.now = 2_600
+        _ = h.receive(FakeServer.reply(xid: request.xid!, zxid: 5, SyncResponse(path: "/")))
+        #expect(h.machine.nextDeadline() == 5_500, "the ping, not the answered request's 3500")
+    }
+
     @Test func silenceForTwoThirdsOfTheTimeoutDropsTheConnectionForTheNextHost() throws {
         let order = try hostOrder("a:1,b:2,c:3", seed: 7)
         var h = try connected()
