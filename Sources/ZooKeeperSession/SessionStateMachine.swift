@@ -766,12 +766,12 @@ public struct SessionStateMachine: Sendable {
     /// Hands over this input's actions, with everything written coalesced into one send.
     private mutating func flush() -> [SessionAction] {
         if !outgoing.isEmpty, let connection = currentConnection {
-            // Bytes go out before the connection they belong to is closed or replaced.
-            actions.insert(.send(outgoing, connection), at: actions.firstIndex(where: {
-                if case .connect = $0 { return true }
-                if case .closeConnection = $0 { return true }
-                return false
-            }) ?? actions.endIndex)
+            // Bytes go out before anything else this input does: before the connection they
+            // belong to is closed or replaced, and before any listener runs, since a listener
+            // may submit a request that is written at once (a recipe asks again on
+            // `.reconnected`): written after these bytes, or the server's answers come in
+            // another order than `inFlight` and the connection is dropped as out of order.
+            actions.insert(.send(outgoing, connection), at: 0)
         }
         outgoing.removeAll(keepingCapacity: true)
         // Handed over, not copied: emptying a buffer the caller still holds would allocate

@@ -51,4 +51,38 @@ import ZooKeeperTestSupport
         await other.close()
         await zk.close()
     }
+
+    /// `resume(on:)` moves a running cache to another client: it goes on hearing changes there
+    /// (once each), the old client's end is no longer its own, and a change made during the
+    /// move is told once.
+    @Test func aCacheMovedToAnotherClientCarriesOnThere() async throws {
+        let first = try await connectShared()
+        let second = try await connectShared()
+        let writer = try await connectShared()
+        let root = uniqueRoot("tree-cache-move")
+        try await writer.create(root, data: [])
+        try await writer.create(root + "/a", data: Array("1".utf8))
+        let cache = first.cache(root)
+        var events = cache.changes().makeAsyncIterator()
+        var seen: [CacheEvent] = []
+        await collect(&events, into: &seen) { $0.contains(CacheEvent(.initialized, "")) }
+
+        try await writer.setData(root + "/a", data: Array("2".utf8))
+        cache.resume(on: second)
+        await first.close()
+        try await writer.create(root + "/b", data: [])
+        seen = []
+        await collect(&events, into: &seen) { $0.contains(CacheEvent(.created, root + "/b")) && $0.contains(CacheEvent(.changed, root + "/a")) }
+        #expect(seen.sorted { $0.path < $1.path } == [CacheEvent(.changed, root + "/a"), CacheEvent(.created, root + "/b")], "\(seen)")
+        #expect(cache.error == nil)
+        #expect(cache.get(root + "/a")?.data == Array("2".utf8))
+        #expect(cache.children(root) == ["a", "b"])
+
+        cache.close()
+        #expect(await events.next() == nil)
+        cache.resume(on: writer)  // ended: nothing happens
+        #expect(cache.error == nil)
+        await second.close()
+        await writer.close()
+    }
 }

@@ -93,9 +93,9 @@ import ZooKeeperSession
             FakeServer.watchEvent(.nodeDeleted, path: "/x"),
             FakeServer.pingReply())
         #expect(shapes(actions) == [
+            .send([], 1),
             .sessionEvent(.connected, watchers: []),
             .watchEvent(WatchEvent(type: .nodeDeleted, state: .syncConnected, path: "/x"), watchers: []),
-            .send([], 1),
         ])
         let request = try h.onlyRequest(actions)
         #expect(acts(h.receive(FakeServer.reply(xid: request.xid!, zxid: 1, SyncResponse(path: "/a")))) == [.done(id, .path("/a"))])

@@ -41,7 +41,7 @@ import ZooKeeperSession
         #expect(request == ConnectRequest(
             protocolVersion: 0, lastZxidSeen: 0x13, timeOut: 30_000, sessionId: testSessionId,
             passwd: testPassword, readOnly: false))
-        #expect(shapes(actions) == [.sessionEvent(.reconnected, watchers: []), .send([], 2)])
+        #expect(shapes(actions) == [.send([], 2), .sessionEvent(.reconnected, watchers: [])])
         #expect(actions.filter { if case .send = $0 { true } else { false } }.count == 1, "one send")
 
         let frames = try h.frames(actions)
@@ -75,7 +75,7 @@ import ZooKeeperSession
         _ = h.connectionClosed()
         let (request, actions) = try h.handshake()
         #expect(request.lastZxidSeen == 0x24)
-        #expect(shapes(actions) == [.sessionEvent(.reconnected, watchers: []), .send([], 2)])
+        #expect(shapes(actions) == [.send([], 2), .sessionEvent(.reconnected, watchers: [])])
         let frames = try h.frames(actions)
         try #require(frames.count == 1, "\(frames)")
         #expect(frames[0].header == RequestHeader(xid: -8, type: 105))
@@ -124,7 +124,7 @@ import ZooKeeperSession
         _ = h.receive(FakeServer.watchEvent(.nodeDataChanged, path: "/d"))
         _ = h.connectionClosed()
         let (_, actions) = try h.handshake()
-        #expect(shapes(actions) == [.sessionEvent(.reconnected, watchers: []), .send([], 2)])
+        #expect(shapes(actions) == [.send([], 2), .sessionEvent(.reconnected, watchers: [])])
         #expect(try h.frames(actions).map { try $0.body(SetWatches.self) } == [SetWatches(relativeZxid: 4, dataWatches: ["/k"])])
     }
 }

@@ -131,6 +131,33 @@ import ZooKeeperSession
         #expect(log.entries.last == "/b done")
     }
 
+    /// A recipe asks again the moment it hears `.reconnected`; its request must follow the
+    /// SetWatches of the reconnect on the wire, as it follows it in the requests in flight, or
+    /// the server's answers look out of order and the new connection is dropped at once.
+    @Test func whatAListenerSubmitsOnReconnectIsWrittenAfterTheWatchesAreSetAgain() throws {
+        var bed = try Bed()
+        let first = try bed.connect()
+        nonisolated(unsafe) let runtime = bed.runtime  // one thread: the test's
+        runtime.submit(.exists(path: "/w", watch: true), watch: { _ in }, timeout: 5_000) { _ in }
+        let watched = try bed.frames(on: first)
+        bed.receive(FakeServer.reply(xid: try #require(watched.first?.xid), ExistsResponse(stat: sampleStat)), on: first)
+        runtime.onStateChange { event in
+            if event == .reconnected { runtime.submit(.exists(path: "/x", watch: false), timeout: 5_000) { _ in } }
+        }
+        runtime.connectionClosed(first)
+        if bed.transport.opened.count == 1 {  // a pause before the next host
+            bed.clock.now += 2_000
+            runtime.tick()
+        }
+        let second = try #require(bed.transport.opened.last?.1)
+        #expect(second != first)
+        runtime.connectionEstablished(second)
+        _ = try bed.frames(on: second)
+        bed.receive(FakeServer.connectResponse(timeOut: 9_000, sessionId: testSessionId, passwd: testPassword), on: second)
+        #expect(bed.runtime.state == .connected)
+        #expect(try bed.frames(on: second).compactMap(\.opCode) == [.setWatches, .exists])
+    }
+
     @Test func aWatchOfAFailedRequestIsDroppedAndOneOfASuccessfulOneFires() throws {
         var bed = try Bed()
         let connection = try bed.connect()
