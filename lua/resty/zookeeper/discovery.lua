@@ -163,8 +163,10 @@ local function make_parents(client, path)
 end
 
 -- Makes the ephemeral node (or finds it ours); true when it is in place. `changed` hears the
--- node's next change (deleted by someone: it is made again).
-local function ensure_node(client, path, data, changed)
+-- node's next change (deleted by someone: it is made again). `own` holds the sessions this
+-- registration had: a node one of them still holds is replaced, not waited for (after a quorum
+-- loss the server keeps an expired session of ours a whole session timeout longer).
+local function ensure_node(client, path, data, changed, own)
     local created, err, code = client:create(path, data, "ephemeral")
     if not created and code == NONODE then -- a parent is missing
         make_parents(client, path)
@@ -174,8 +176,15 @@ local function ensure_node(client, path, data, changed)
     local stat, stat_err = client:stat(path, changed)
     if not stat then return nil, stat_err or "deleted meanwhile" end
     if stat.ephemeral_owner ~= client.session_id then
+        if own[stat.ephemeral_owner] then
+            local deleted, delete_err, delete_code = client:delete(path, stat.version)
+            if not deleted and delete_code ~= NONODE then return nil, delete_err end
+            own[stat.ephemeral_owner] = nil
+            return ensure_node(client, path, data, changed, own)
+        end
         return nil, "held by another session (" .. tostring(stat.ephemeral_owner) .. ")"
     end
+    own[client.session_id] = true
     return true
 end
 
@@ -187,7 +196,7 @@ function _M.register(opts)
     check_client(opts)
     local client, path, data = opts.client, opts.path, opts.data or ""
     if type(data) ~= "string" then error("resty.zookeeper.discovery: data must be a string", 2) end
-    local state = { check = true }
+    local state, own = { check = true }, {}
     return run_in_timer(function(wake)
         local function recheck() state.check = true; wake:post(1) end
         client:on_state(function(s)
@@ -198,7 +207,7 @@ function _M.register(opts)
         while not ngx.worker.exiting() do
             if state.check then
                 state.check = false
-                local ok, err = ensure_node(client, path, data, recheck)
+                local ok, err = ensure_node(client, path, data, recheck, own)
                 registered[path] = ok or false
                 if not ok then
                     state.check = true
