@@ -80,6 +80,8 @@ final class LuaClient {
     var recipes: [UInt64: LuaRecipe] = [:]
     var nextRecipe: UInt64 = 1
     var requestCount: UInt64 = 0
+    /// An `_async` call is starting: nobody drives the session right after it.
+    var startingAsync = false
     var authCount = 0
 
     /// Kept alive for the glue until the next call: the last reply and the last event.
@@ -208,7 +210,7 @@ final class LuaClient {
         }
         let mailbox = self.mailbox
         let id = ticket.id
-        zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis)) { result in
+        zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis), thenDrive: !startingAsync) { result in
             mailbox.post(.operation(result), ticket: id)
         }
         return .wait(ticket)

@@ -10,7 +10,11 @@ extension LuaClient {
         guard let (declared, async) = LuaMethod.resolve(method) else {
             throw BadArgument(message: "resty.zookeeper: no method '\(method)'")
         }
-        if async { return try call(declared.name, args) }
+        if async {
+            startingAsync = true
+            defer { startingAsync = false }
+            return try call(declared.name, args)
+        }
         switch method {
         case "connect": return try connect(args)
         case "set_timeout":

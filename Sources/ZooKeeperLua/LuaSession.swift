@@ -40,10 +40,11 @@ final class LuaSession {
     /// Why the session ended (a refused password or certificate), once it has.
     var endReason: ZooKeeperError? { session.facts.endReason }
 
+    /// `thenDrive`: the caller waits (drives) right after it submits, as every call but an
+    /// `_async` one does; an async request is written and read by the poller meanwhile.
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false, timeout: Duration,
-                completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {
-        // The Lua client always waits (drives) right after it submits.
-        session.submit(operation, watch: watch, persistent: persistent, timeout: timeout.millis, thenDrive: true, completion: completion)
+                thenDrive: Bool = true, completion: @escaping @Sendable (Result<OperationResult, ZooKeeperError>) -> Void) {
+        session.submit(operation, watch: watch, persistent: persistent, timeout: timeout.millis, thenDrive: thenDrive, completion: completion)
     }
 
     func onStateChange(_ handler: @escaping @Sendable (SessionEvent) -> Void) -> SessionObservation {
