@@ -141,6 +141,10 @@ enum SessionKeepalive {
     }
 
     private static func adopt(_ entry: Parked, into client: LuaClient) -> Link? {
+        // The settings the session was made with (the sweeper's client has its own): a
+        // connect() then waits for this session instead of opening another.
+        client.connectString = entry.key.connectString
+        client.sessionTimeoutMillis = entry.key.sessionTimeoutMillis
         client.zk = entry.session
         client.io = entry.io
         client.closedByUser = false

@@ -184,7 +184,13 @@ return function(native)
 
     keepalive = require("resty.zookeeper.cosocket.keepalive")(hosted,
         function() return select(2, make({ keepalive = false }, false)) end,
-        function(st) return answer(st, begin(st.core, "close")) end)
+        function(st)
+            -- A session whose connection went meanwhile comes back first: closing one that is
+            -- not connected would leave it to expire.
+            local _, state = begin(st.core, "session_state")
+            if state ~= "connected" then answer(st, begin(st.core, "connect")) end
+            return answer(st, begin(st.core, "close"))
+        end)
 
     --- A client for one request (or timer), as the original's: connect, calls, close.
     function _M.new(opts)

@@ -156,9 +156,10 @@ function M.rcount()
     end)
 end
 
--- GET /keep?op=read|ephemeral&path=...[&keepalive=off][&idle=ms]: a per-request client (its
--- session kept between requests for `idle` ms, 500 by default, unless keepalive=off) reads
--- `path` or creates an ephemeral node there, then closes; answers its session id.
+-- GET /keep?op=read|ephemeral&path=...[&keepalive=off][&idle=ms][&hold=ms]: a per-request
+-- client (its session kept between requests for `idle` ms, 500 by default, unless
+-- keepalive=off) reads `path` or creates an ephemeral node there, waits `hold` ms, then
+-- closes; answers its session id.
 function M.keep()
     guarded(function()
         local args = ngx.req.get_uri_args()
@@ -174,6 +175,7 @@ function M.keep()
         else
             res, err = client:get_data(args.path)
         end
+        if args.hold then ngx.sleep(tonumber(args.hold) / 1000) end -- overlap with another request
         ok = client:close()
         if not res then return ngx.say("fail ", tostring(args.op), ": ", tostring(err)) end
         ngx.say("sid=", sid, " close=", tostring(ok), " state=", client:session_state())

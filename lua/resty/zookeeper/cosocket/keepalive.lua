@@ -7,6 +7,7 @@
 local ngx = ngx
 local tcp = ngx.socket.tcp
 local timer_at = ngx.timer.at
+local spawn, wait = ngx.thread.spawn, ngx.thread.wait
 local ngx_log, ngx_WARN = ngx.log, ngx.WARN
 local find = string.find
 
@@ -76,19 +77,25 @@ return function(hosted, new_holder, close_holder)
     end
 
     -- Closes the sessions idle past their limit (every one when the worker exits), each with a
-    -- closeSession over its own connection; comes back while sessions stay parked.
+    -- closeSession over its own connection; comes back while sessions stay parked. Every
+    -- connection is taken out of nginx's pool before the first wait: an exiting worker closes
+    -- the idle ones it finds (a session whose connection went reconnects to say goodbye).
     sweep = function(premature)
         sweeping = false
-        local holder = new_holder()
+        local holders = {}
         while true do
+            local holder = new_holder()
             local _, link, host, port, name = begin(holder.core, "__take_idle", premature)
             if not link then
                 if host > 0 and not premature then arm() end
-                return
+                break
             end
             attach(holder, link, host, port, name)
-            close_holder(holder)
+            holders[#holders + 1] = holder
         end
+        local threads = {}
+        for i = 1, #holders do threads[i] = spawn(close_holder, holders[i]) end
+        for i = 1, #threads do wait(threads[i]) end
     end
 
     return _M
