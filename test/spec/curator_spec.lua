@@ -1,7 +1,7 @@
 -- The recipes from Lua cross-checked with Apache Curator 5.4 (Debian's jars) on the same
 -- znodes: lock exclusion both ways with InterProcessMutex, one leader at a time with LeaderLatch
 -- and a hand-over within a second, SharedCount and our counter adding together, a queue fed by
--- one side and drained by the other, a double barrier entered and left together. The peer is
+-- one side and drained by the other, a double barrier (of 2 and of 3) entered and left together. The peer is
 -- test/curator/CuratorPeer.java (the Swift interop tests drive the same one), one JVM for the
 -- whole file, fed commands on its stdin; what it says goes to a file the spec reads.
 local H = require("test.spec.helper")
@@ -232,5 +232,81 @@ describe("Curator", function()
         curator.expect("offered 20")
         assert.are.same({ nil, "timeout", zk.errors.OPERATIONTIMEOUT }, { q:take(200) })
         assert.are.same({}, children(path))
+    end)
+
+    -- The double barrier's members (ours are uuid-named ephemerals, as Curator's).
+    local function members(path)
+        local names = {}
+        for _, name in ipairs(children(path)) do
+            if name ~= "ready" then names[#names + 1] = name end
+        end
+        return names
+    end
+
+    it("a double barrier of 2 with DistributedDoubleBarrier: nobody enters or leaves before the other", function()
+        local path = root .. "/double2"
+        local ours = c:double_barrier(path, 2)
+
+        -- Curator arrives first and waits for us; we arrive and both pass.
+        curator.send("dbenter first " .. path .. " 2 10000")
+        assert(H.wait_until(function() return #members(path) == 1 end, 10, 0.01), "Curator's member never arrived")
+        assert.are.equal(0, curator.said("entered first"), "Curator entered alone")
+        assert.are.equal(true, ours:enter(10000))
+        curator.expect("entered first")
+
+        -- Curator leaves first and waits for us; we leave and both are out.
+        curator.send("dbleave first 10000")
+        H.sleep(0.3)
+        assert.are.equal(0, curator.said("left first"), "Curator left before we did")
+        assert.are.equal(true, ours:leave(10000))
+        curator.expect("left first")
+        assert.are.same({}, members(path))
+
+        -- We arrive first and wait (half a second) for Curator; then we leave first and wait.
+        path = root .. "/double2b"
+        ours = c:double_barrier(path, 2)
+        local slept = curator.said("slept")
+        curator.send("sleep 500")
+        curator.send("dbenter second " .. path .. " 2 10000")
+        local started = H.now()
+        assert.are.equal(true, ours:enter(10000))
+        assert.is_true(H.now() - started >= 0.4, "entered after " .. (H.now() - started) .. " s")
+        assert.are.equal(slept + 1, curator.said("slept"))
+        curator.expect("entered second")
+        curator.send("sleep 500")
+        curator.send("dbleave second 10000")
+        started = H.now()
+        assert.are.equal(true, ours:leave(10000))
+        assert.is_true(H.now() - started >= 0.4, "left after " .. (H.now() - started) .. " s")
+        curator.expect("left second")
+        assert.are.same({}, members(path))
+    end)
+
+    it("a double barrier of 3, ours and two of Curator's: all arrive before any enters, all leave together", function()
+        local path = root .. "/double3"
+        local ours = c:double_barrier(path, 3)
+        curator.send("dbenter x " .. path .. " 3 10000")
+        assert(H.wait_until(function() return #members(path) == 1 end, 10, 0.01), "Curator's member never arrived")
+        -- two of three: ours gives up (its node deleted), Curator's waits on
+        assert.are.same({ nil, "timeout", zk.errors.OPERATIONTIMEOUT }, { ours:enter(300) })
+        assert.are.equal(1, #members(path))
+        curator.send("dbenter y " .. path .. " 3 10000")
+        assert(H.wait_until(function() return #members(path) == 2 end, 10, 0.01), "Curator's second member never arrived")
+        assert.are.equal(0, curator.said("entered x") + curator.said("entered y"), "Curator entered with two of three")
+        ours = c:double_barrier(path, 3)
+        assert.are.equal(true, ours:enter(10000))
+        curator.expect("entered x")
+        curator.expect("entered y")
+
+        -- x leaves at once, y half a second later: ours leaves with the last of them
+        curator.send("dbleave x 10000")
+        curator.send("sleep 500")
+        curator.send("dbleave y 10000")
+        local started = H.now()
+        assert.are.equal(true, ours:leave(10000))
+        assert.is_true(H.now() - started >= 0.4, "left after " .. (H.now() - started) .. " s")
+        curator.expect("left x")
+        curator.expect("left y")
+        assert.are.same({}, members(path))
     end)
 end)
