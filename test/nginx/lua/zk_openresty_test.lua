@@ -180,6 +180,29 @@ function M.keep()
     end)
 end
 
+-- GET /retry?via=shared|request&failures=n&base_ms=ms: client:retry around a function that
+-- fails as a lost connection does `failures` times, then asks whether "/" exists; answers what
+-- it found, the calls and the time the retry took (s).
+function M.retry()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local client = recipe_client(args.via)
+        local failures, calls = tonumber(args.failures) or 3, 0
+        local LOSS = require("resty.zookeeper").errors.CONNECTIONLOSS
+        ngx.update_time()
+        local started = ngx.now()
+        local found, err = client:retry(function()
+            calls = calls + 1
+            if calls <= failures then return nil, "connection loss", LOSS end
+            return client:exists("/")
+        end, { attempts = failures + 1, base_ms = tonumber(args.base_ms) or 200, max_ms = 5000 })
+        ngx.update_time()
+        ngx.say(string.format("retried found=%s err=%s calls=%d took=%.3f via=%s", tostring(found), tostring(err), calls,
+            ngx.now() - started, args.via))
+        if args.via ~= "shared" then client:close() end
+    end)
+end
+
 -- GET /watch?path=...[&kind=exists][&timeout=ms]: a per-request client waits in watch().
 function M.watch()
     guarded(function()
