@@ -92,9 +92,9 @@ local function answer_event(path, event, err, started, kind)
 end
 
 -- The client a recipe request uses: the worker's shared one, or one of its own (connected).
-local function recipe_client(via)
+local function recipe_client(via, keepalive)
     if via == "shared" then return shared_client() end
-    local client = assert(require("resty.zookeeper").new{ connect_string = config.hosts, timeout = 10000 })
+    local client = assert(require("resty.zookeeper").new{ connect_string = config.hosts, timeout = 10000, keepalive = keepalive })
     assert(client:connect())
     return client
 end
@@ -186,7 +186,8 @@ end
 function M.retry()
     guarded(function()
         local args = ngx.req.get_uri_args()
-        local client = recipe_client(args.via)
+        -- (a session of its own, not kept: check k-quit expects only its session kept at QUIT)
+        local client = recipe_client(args.via, false)
         local failures, calls = tonumber(args.failures) or 3, 0
         local LOSS = require("resty.zookeeper").errors.CONNECTIONLOSS
         ngx.update_time()
