@@ -254,6 +254,9 @@ void register_client(lua_State *L) {
             lua_pushstring(L, name);
             if (flags & ZKL_METHOD_OBJECT) {
                 push_object_maker(L);
+            } else if (strcmp(name, "retry") == 0) {
+                lua_pop(L, 1);
+                lua_pushcfunction(L, client_retry);
             } else {
                 lua_pushcclosure(L, call_method, 1);
             }

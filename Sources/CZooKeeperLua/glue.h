@@ -88,6 +88,10 @@ GLUE void push_object_maker(lua_State *L);
  * is an object too. */
 GLUE void register_object_method(lua_State *L, const char *name, int makes_objects);
 
+/* ---- retry.c: client:retry(fn [, policy]) ---------------------------------------------------- */
+
+GLUE int client_retry(lua_State *L);
+
 /* ---- hosted.c: the cosocket driver's primitives ----------------------------------------------- */
 
 /* Pushes the table of primitives cosocket.lua drives a hosted client with. */

@@ -75,6 +75,8 @@ struct LuaMethod: Sendable {
         LuaMethod("on_state", "callback", "true", .instant),
         LuaMethod("dispatch", "[ms]", "callbacks run"),
         LuaMethod("batch", "calls", "packed answers"),
+        // The glue runs `fn` and asks the core between attempts (LuaRetry.swift).
+        LuaMethod("retry", "fn [, policy]", "fn's results"),
         // Recipes (ZooKeeperRecipes): objects whose methods are `<kind>:<method>`, called with
         // the object's id first.
         LuaMethod("lock", "path", "lock", [.instant, .object]),

@@ -160,6 +160,7 @@ extension LuaClient {
             return .done([.boolean(true)])
         case "dispatch": return try dispatch(args)
         case "batch": return try batch(args)
+        case "retry": return try retry(args)
         case "read_write_lock", "semaphore", "barrier", "double_barrier": return try makeCoordination(method, args)
         case "lock", "election", "counter", "queue", "cache": return try makeRecipe(method, args)
         case _ where method.contains(":"): return try callRecipe(method, args)

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Testing
 import ZooKeeper
 import ZooKeeperTestSupport
@@ -119,6 +120,52 @@ extension CuratorInteropTests {
         try await curator.expect("removed")
         try await waiter.value
         try await barrier.wait(timeout: .milliseconds(100))  // down: at once
+        await curator.quit()
+        await zk.close()
+    }
+
+    /// Two of our members and one of Curator's `DistributedDoubleBarrier` (count 3): nobody
+    /// enters before the third arrives, nobody is out before all have left.
+    @Test func ourDoubleBarrierAndCuratorsDistributedDoubleBarrierEnterAndLeaveTogether() async throws {
+        let zk = try await connectShared()
+        let curator = try await peer()
+        let path = uniqueRoot("curator-double") + "/round"
+        let ours = [zk.doubleBarrier(path, count: 3), zk.doubleBarrier(path, count: 3)]
+        let members = { try await zk.getChildren(path).filter { $0 != "ready" } }
+        let passed = NIOLockedValueBox(0)
+
+        let entering = ours.map { member in
+            Task {
+                try await member.enter(timeout: .seconds(10))
+                passed.withLockedValue { $0 += 1 }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (try? await members().count) != 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await members().count == 2)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(passed.withLockedValue { $0 } == 0, "entered with two of three")
+        curator.send("dbenter curator \(path) 3 10000")
+        try await curator.expect("entered curator")
+        for task in entering { try await task.value }
+        #expect(passed.withLockedValue { $0 } == 2)
+
+        // Curator leaves first and waits for ours; then ours leave and all are out.
+        curator.send("dbleave curator 10000")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!curator.heard.contains("left curator"), "Curator left before ours")
+        passed.withLockedValue { $0 = 0 }
+        let first = Task {
+            try await ours[0].leave(timeout: .seconds(10))
+            passed.withLockedValue { $0 += 1 }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(passed.withLockedValue { $0 } == 0, "one of ours left before the other")
+        #expect(!curator.heard.contains("left curator"), "Curator left before ours")
+        try await ours[1].leave(timeout: .seconds(10))
+        try await first.value
+        try await curator.expect("left curator")
+        #expect(try await members().isEmpty)
         await curator.quit()
         await zk.close()
     }

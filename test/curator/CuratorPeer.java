@@ -15,16 +15,23 @@
 //   offer PATH N PREFIX  -> N items "PREFIX-i" through SimpleDistributedQueue.offer; "offered N"
 //   drain PATH MS        -> takes with SimpleDistributedQueue.poll until one waits MS in vain;
 //                           "item DATA" per item, then "drained COUNT"
+//   dbenter NAME PATH COUNT MS -> a DistributedDoubleBarrier member NAME of COUNT enters, in the
+//                           background: "entered NAME" or "enter-timeout NAME"
+//   dbleave NAME MS      -> member NAME leaves, in the background: "left NAME" or "leave-timeout NAME"
+//   sleep MS             -> "slept" after MS (the next command waits: a delayed unlock, say)
 //   quit
 // Usage: java -cp ... CuratorPeer CONNECT_STRING
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.barriers.DistributedBarrier;
+import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.queue.SimpleDistributedQueue;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
@@ -42,6 +49,19 @@ public class CuratorPeer {
         System.out.flush();
     }
 
+    interface Step { String run() throws Exception; }
+
+    // Runs a waiting step on its own thread (commands go on meanwhile) and says its answer.
+    static void inBackground(Step step) {
+        new Thread(() -> {
+            try {
+                say(step.run());
+            } catch (Exception e) {
+                say("error " + e);
+            }
+        }).start();
+    }
+
     public static void main(String[] args) throws Exception {
         CuratorFramework client = CuratorFrameworkFactory.newClient(args[0], 10000, 5000, new RetryNTimes(3, 100));
         client.start();
@@ -51,6 +71,7 @@ public class CuratorPeer {
         InterProcessMutex mutex = null;
         Deque<Lease> leases = new ArrayDeque<>();
         LeaderLatch latch = null;
+        Map<String, DistributedDoubleBarrier> members = new ConcurrentHashMap<>();
         String line;
         while ((line = in.readLine()) != null) {
             String[] w = line.trim().split(" ");
@@ -101,15 +122,28 @@ public class CuratorPeer {
                 case "barrierwait": {
                     DistributedBarrier barrier = new DistributedBarrier(client, w[1]);
                     long ms = Long.parseLong(w[2]);
-                    new Thread(() -> {
-                        try {
-                            say(barrier.waitOnBarrier(ms, TimeUnit.MILLISECONDS) ? "passed" : "timeout");
-                        } catch (Exception e) {
-                            say("error " + e);
-                        }
-                    }).start();
+                    inBackground(() -> barrier.waitOnBarrier(ms, TimeUnit.MILLISECONDS) ? "passed" : "timeout");
                     break;
                 }
+                case "dbenter": {
+                    String name = w[1];
+                    DistributedDoubleBarrier member = new DistributedDoubleBarrier(client, w[2], Integer.parseInt(w[3]));
+                    members.put(name, member);
+                    long ms = Long.parseLong(w[4]);
+                    inBackground(() -> (member.enter(ms, TimeUnit.MILLISECONDS) ? "entered " : "enter-timeout ") + name);
+                    break;
+                }
+                case "dbleave": {
+                    String name = w[1];
+                    DistributedDoubleBarrier member = members.get(name);
+                    long ms = Long.parseLong(w[2]);
+                    inBackground(() -> (member.leave(ms, TimeUnit.MILLISECONDS) ? "left " : "leave-timeout ") + name);
+                    break;
+                }
+                case "sleep":
+                    Thread.sleep(Long.parseLong(w[1]));
+                    say("slept");
+                    break;
                 case "unlock":
                     mutex.release();
                     say("unlocked");

@@ -17,6 +17,8 @@
 #   k. (in a's nginx) per-request clients keep their sessions between requests: the next
 #      request takes the session over; one that made an ephemeral node (or opted out) closes
 #      it for real; idle ones are closed (not left to expire) after their idle limit, and at QUIT;
+#   t. (in a's nginx) client:retry on the shared and a per-request client waits its back-offs
+#      yielding (/plain answers meanwhile) and answers after them;
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
 #   b. two workers: 10,000 requests at concurrency 50 through the shared clients, each checking
@@ -224,6 +226,7 @@ EOF
     check_f
     check_r
     check_k
+    check_t
     stop_nginx 20
     ((QUIT_RC == 0)) || problems+=("nginx quit: exit code $QUIT_RC")
     check_k_quit
@@ -442,6 +445,39 @@ print("held=%d overlaps=%d shared=%d request=%d max_together=%d writers_overlapp
 for b in bad[:4]:
     print("bad " + b)
 EOF2
+}
+
+# ---- t. client:retry in nginx -------------------------------------------------------------------
+
+# Runs in check a's nginx: a shared and a per-request client:retry at once, each around a
+# function failing 3 times as a lost connection does. Their back-offs (100-200, 200-400,
+# 400-800 ms: the policy's, jittered) are waits that yield: /plain answers meanwhile.
+check_t() {
+    local problems=() t0 out="$WORK/t.json" lat max via took
+    t0=$(now_ms)
+    printf '%s\n' "/retry?via=shared&failures=3&base_ms=200" "/retry?via=request&failures=3&base_ms=200" |
+        "$PY" "$ZK_TOOL" get-many "$PORT" 30 "$out" 2>"$WORK/t.err" &
+    local getter=$!
+    BG_PIDS+=("$getter")
+    sleep 0.2
+    lat="$("$PY" "$ZK_TOOL" latency "$PORT" /plain 10 2>&1)"
+    max="$(sed -n 's/^max=//p' <<<"$lat")"
+    if [[ -z "$max" ]] || ! awk -v m="$max" 'BEGIN { exit !(m < 50) }'; then
+        problems+=("/plain max latency ${max:-?} ms while the retries wait (want < 50): $lat")
+    fi
+    wait "$getter" 2>/dev/null
+    for via in shared request; do
+        took="$(sed -n "s/.*\"body\": \"retried found=true err=nil calls=4 took=\([0-9.]*\) via=$via.*/\1/p" "$out")"
+        if [[ -z "$took" ]] || ! awk -v t="$took" 'BEGIN { exit !(t >= 0.65 && t < 3) }'; then
+            problems+=("$via: $(grep "via=$via" "$out" | head -c 300) (want found=true, 4 calls, 0.7 to 1.4 s)")
+        fi
+    done
+    log "t: $(sed -n 's/.*"body": "\(retried[^"\\]*\).*/\1/p' "$out" | tr '\n' ' ')"
+    if ((${#problems[@]} == 0)); then
+        pass "t client:retry in nginx: a shared and a per-request client each waited 3 back-offs (yielding: /plain max $max ms) and then answered ($(($(now_ms) - t0)) ms)"
+    else
+        fail "t retry: ${problems[*]}"
+    fi
 }
 
 # ---- e. phases where a call cannot wait --------------------------------------------------------

@@ -251,6 +251,27 @@ function M.run(opts, out)
     line("cache close", cache:close(), cache:close())
     try("cache bad argument", c.cache, c, root .. "/cached")
 
+    -- retry (test/spec/retry_spec.lua has a real connection loss)
+    local calls = 0
+    local function counted(...)
+        local answer = pack(...)
+        return function()
+            calls = calls + 1
+            if calls < 3 then return nil, "connection loss", zk.errors.CONNECTIONLOSS end
+            return unpack(answer, 1, answer.n)
+        end
+    end
+    local answer = pack(c:retry(counted(c:get_data(root .. "/a"))))
+    line("retry after two losses", answer, calls)
+    calls = 0
+    answer = pack(c:retry(counted("never"), { attempts = 2, base_ms = 10 }))
+    line("retry gives up", answer, calls)
+    calls = 0
+    answer = pack(c:retry(function() calls = calls + 1; return c:get_data(root .. "/nope") end))
+    line("retry no retry", answer, calls)
+    try("retry bad argument", c.retry, c, "get_data")
+    try("retry bad policy", c.retry, c, function() end, { tries = 3 })
+
     -- caller mistakes raise the same errors
     try("bad path", c.get_data, c, "no-slash")
     try("bad type", c.get_data, c, {})

@@ -11,7 +11,8 @@
 --  * cosocket/policy.lua   which phases may wait, which request owns a per-request client;
 --  * cosocket/handles.lua  client:<method>_async(...) handles;
 --  * cosocket/tls.lua      TLS on the links (nginx's OpenSSL, client certificates);
---  * cosocket/keepalive.lua per-request clients' sessions kept between requests.
+--  * cosocket/keepalive.lua per-request clients' sessions kept between requests;
+--  * cosocket/retry.lua    client:retry, which calls a Lua function between the core's steps.
 --
 -- This file makes the client objects and routes each call to its driver.
 local policy = require "resty.zookeeper.cosocket.policy"
@@ -140,6 +141,13 @@ return function(native)
                 return call(self, name, ...)
             end
         end
+    end
+
+    -- retry runs a Lua function between the core's decisions (cosocket/retry.lua).
+    local retry = require("resty.zookeeper.cosocket.retry")(call)
+    methods.retry = function(self, ...)
+        check_self(self, "retry")
+        return retry(self, ...)
     end
 
     Client.__index = function(self, key)

@@ -92,9 +92,9 @@ local function answer_event(path, event, err, started, kind)
 end
 
 -- The client a recipe request uses: the worker's shared one, or one of its own (connected).
-local function recipe_client(via)
+local function recipe_client(via, keepalive)
     if via == "shared" then return shared_client() end
-    local client = assert(require("resty.zookeeper").new{ connect_string = config.hosts, timeout = 10000 })
+    local client = assert(require("resty.zookeeper").new{ connect_string = config.hosts, timeout = 10000, keepalive = keepalive })
     assert(client:connect())
     return client
 end
@@ -179,6 +179,30 @@ function M.keep()
         ok = client:close()
         if not res then return ngx.say("fail ", tostring(args.op), ": ", tostring(err)) end
         ngx.say("sid=", sid, " close=", tostring(ok), " state=", client:session_state())
+    end)
+end
+
+-- GET /retry?via=shared|request&failures=n&base_ms=ms: client:retry around a function that
+-- fails as a lost connection does `failures` times, then asks whether "/" exists; answers what
+-- it found, the calls and the time the retry took (s).
+function M.retry()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        -- (a session of its own, not kept: check k-quit expects only its session kept at QUIT)
+        local client = recipe_client(args.via, false)
+        local failures, calls = tonumber(args.failures) or 3, 0
+        local LOSS = require("resty.zookeeper").errors.CONNECTIONLOSS
+        ngx.update_time()
+        local started = ngx.now()
+        local found, err = client:retry(function()
+            calls = calls + 1
+            if calls <= failures then return nil, "connection loss", LOSS end
+            return client:exists("/")
+        end, { attempts = failures + 1, base_ms = tonumber(args.base_ms) or 200, max_ms = 5000 })
+        ngx.update_time()
+        ngx.say(string.format("retried found=%s err=%s calls=%d took=%.3f via=%s", tostring(found), tostring(err), calls,
+            ngx.now() - started, args.via))
+        if args.via ~= "shared" then client:close() end
     end)
 end
 
