@@ -189,7 +189,8 @@ final class Mailbox: @unchecked Sendable {
     }
 
     func takeCallback() -> Callback? {
-        locked {
+        guard hasCallbacks else { return nil }  // after every call: nearly always none, no lock
+        return locked {
             guard !callbacks.isEmpty else { return nil }
             defer { queuedCallbacks.store(callbacks.count, ordering: .releasing) }
             return callbacks.removeFirst()
