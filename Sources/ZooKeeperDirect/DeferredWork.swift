@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Work a session's lock holder hands over to run once the lock is released (see
 /// `DirectSession.runUnlocked`). One thread at a time runs it, in order, until none is left; a
@@ -10,6 +11,9 @@ final class DeferredWork: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var work: [@Sendable () -> Void] = []
     private var running = false
+    /// Whether work is queued, readable without the mutex: every release of a session's lock
+    /// asks, and there is nearly never any.
+    private let queued = Atomic<Bool>(false)
 
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -17,6 +21,7 @@ final class DeferredWork: @unchecked Sendable {
     func add(_ item: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(&mutex)
         work.append(item)
+        queued.store(true, ordering: .releasing)
         pthread_mutex_unlock(&mutex)
     }
 
@@ -24,6 +29,9 @@ final class DeferredWork: @unchecked Sendable {
     /// returns whether anything ran here.
     @discardableResult
     func run() -> Bool {
+        // Work added after this look is run by the next release of the lock, as it would be
+        // after a look under the mutex.
+        guard queued.load(ordering: .acquiring) else { return false }
         var ran = false
         while true {
             pthread_mutex_lock(&mutex)
@@ -35,6 +43,7 @@ final class DeferredWork: @unchecked Sendable {
             running = true
             let batch = work
             work.removeAll()
+            queued.store(false, ordering: .releasing)
             pthread_mutex_unlock(&mutex)
             for item in batch { item() }
             ran = true

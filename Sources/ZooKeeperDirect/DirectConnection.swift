@@ -99,7 +99,15 @@ struct DirectConnection {
             }
             tls?.takeOutput(into: &outbox)
         } else if outbox.isEmpty {
-            outbox = bytes
+            // Straight from the caller's bytes: the outbox keeps only what the socket did not
+            // take, so it shares no buffer (emptying a shared one would allocate at every write).
+            guard fd >= 0 else { return true }
+            guard let sent = Socket.send(fd, bytes, from: 0) else {
+                close()
+                return false
+            }
+            if sent < bytes.count { (outbox, outboxOffset) = (bytes, sent) }
+            return true
         } else {
             outbox += bytes
         }

@@ -3,7 +3,8 @@ import ZooKeeperProtocol
 import ZooKeeperSession
 
 /// One resty.zookeeper client object. Everything here runs on the Lua thread that owns the
-/// client, except the closures handed to the ZooKeeper client, which only post to the mailbox.
+/// client, except the closures handed to the ZooKeeper client, which only post to the mailbox
+/// or hand an operation's result to its ticket (`OperationAnswer`).
 final class LuaClient {
     /// What a method asks of the glue.
     enum Outcome {
@@ -16,10 +17,14 @@ final class LuaClient {
     final class Ticket {
         let id: UInt64
         var deadline: Int64
+        /// An operation's result, handed straight to the ticket by the thread whose driving
+        /// answered it (no mailbox), and how to answer the call with it; nil for other calls.
+        let answer: OperationAnswer?
+        private let format: ((Result<OperationResult, ZooKeeperError>) -> Outcome)?
         /// Checked under the mailbox lock with the pending news and contract watch events.
-        let isReady: (_ news: [Mailbox.News], _ watchEvents: [WatchEvent]) -> Bool
+        private let ready: (_ news: [Mailbox.News], _ watchEvents: [WatchEvent]) -> Bool
         /// Builds the answer from the ticket's news (or at the deadline, with what there is).
-        let finish: (_ news: [Mailbox.News], _ timedOut: Bool) -> Outcome
+        private let answerNews: (_ news: [Mailbox.News], _ timedOut: Bool) -> Outcome
         /// A batch: ready when every part is, answered by combining the parts' answers.
         var parts: [Ticket] = []
         var combine: (([Outcome]) -> Outcome)?
@@ -32,8 +37,34 @@ final class LuaClient {
              finish: @escaping ([Mailbox.News], Bool) -> Outcome) {
             self.id = id
             self.deadline = deadline
-            self.isReady = isReady
-            self.finish = finish
+            ready = isReady
+            answerNews = finish
+            answer = nil
+            format = nil
+        }
+
+        init(id: UInt64, deadline: Int64, answer: OperationAnswer, format: @escaping (Result<OperationResult, ZooKeeperError>) -> Outcome) {
+            self.id = id
+            self.deadline = deadline
+            self.answer = answer
+            self.format = format
+            ready = { _, _ in false }
+            answerNews = { _, _ in .done([]) }
+        }
+
+        /// Whether the call can be answered, given the mailbox's news by ticket (under its lock).
+        func isReady(in news: [UInt64: [Mailbox.News]], _ watchEvents: [WatchEvent]) -> Bool {
+            if !parts.isEmpty { return parts.allSatisfy { $0.isReady(in: news, watchEvents) } }
+            if let answer { return answer.isAnswered }
+            return ready(news[id] ?? [], watchEvents)
+        }
+
+        /// The call's answer: from its own answer, or from its news (taken from the mailbox).
+        func finish(news: () -> [Mailbox.News]) -> Outcome {
+            if let answer, let format { return format(answer.result ?? .failure(ZooKeeperError(.operationTimeout))) }
+            let news = news()
+            let timedOut = !ready(news, []) && monotonicNow() >= deadline
+            return answerNews(news, timedOut)
         }
     }
 
@@ -120,29 +151,28 @@ final class LuaClient {
     /// Waits for a ticket: true when it is ready, false when a callback is due first.
     func wait(_ id: UInt64) -> Bool {
         guard let ticket = tickets[id] else { return true }
-        let ready = readiness(of: ticket)
         if hostedIO { return check(id) != .callbackDue }  // never blocks: Lua drives
         guard let zk, !zk.state.isTerminal else {
-            return !mailbox.wait(until: ticket.deadline, ready: ready)
+            // No session to drive: a terminal session answered every request as it ended.
+            return !mailbox.wait(until: ticket.deadline) { news, watchEvents in ticket.isReady(in: news, watchEvents) }
         }
         // This thread does the session's I/O itself until the answer (or a callback) is there.
         var callbackDue = false
+        if let answer = ticket.answer {
+            // An operation: its answer reaches the ticket straight from this thread's driving;
+            // neither the mailbox's lock nor its news is involved.
+            zk.drive(until: ticket.deadline) {
+                callbackDue = mailbox.hasCallbacks
+                return callbackDue || answer.isAnswered
+            }
+            return !callbackDue
+        }
         zk.drive(until: ticket.deadline) {
-            let state = mailbox.check(ready: ready)
+            let state = mailbox.check { news, watchEvents in ticket.isReady(in: news, watchEvents) }
             callbackDue = state.callbackDue
             return state.callbackDue || state.ready
         }
         return !callbackDue
-    }
-
-    private func readiness(of ticket: Ticket) -> ([UInt64: [Mailbox.News]], [WatchEvent]) -> Bool {
-        { news, watchEvents in Self.isReady(ticket, news, watchEvents) }
-    }
-
-    private static func isReady(_ ticket: Ticket, _ news: [UInt64: [Mailbox.News]], _ watchEvents: [WatchEvent]) -> Bool {
-        ticket.parts.isEmpty
-            ? ticket.isReady(news[ticket.id] ?? [], watchEvents)
-            : ticket.parts.allSatisfy { $0.isReady(news[$0.id] ?? [], watchEvents) }
     }
 
     enum Readiness: Int32 {
@@ -156,7 +186,7 @@ final class LuaClient {
         let ticket = tickets[id]
         if ticket == nil && id != 0 { return .ready }
         // A closure that does not escape: no allocation per check (the cosocket driver checks often).
-        let state = mailbox.check { news, watchEvents in ticket.map { Self.isReady($0, news, watchEvents) } ?? false }
+        let state = mailbox.check { news, watchEvents in ticket?.isReady(in: news, watchEvents) ?? false }
         if let ticket, state.ready || monotonicNow() >= ticket.deadline { return .ready }
         return state.callbackDue ? .callbackDue : .pending
     }
@@ -172,7 +202,8 @@ final class LuaClient {
         for id in candidates {
             guard let ticket = tickets[id] else { continue }
             let target = ticket.batch != 0 ? ticket.batch : id
-            guard !ids.contains(target), let waited = tickets[target], mailbox.check(ready: readiness(of: waited)).ready else { continue }
+            guard !ids.contains(target), let waited = tickets[target],
+                  mailbox.check(ready: { news, watchEvents in waited.isReady(in: news, watchEvents) }).ready else { continue }
             ids.append(target)
         }
         return (ids, check(0) == .callbackDue)
@@ -184,7 +215,8 @@ final class LuaClient {
         guard let ticket = tickets.removeValue(forKey: id) else { return }
         for part in ticket.parts.isEmpty ? [ticket] : ticket.parts {
             tickets[part.id] = nil
-            abandonedTickets.append((part.id, part.deadline))
+            // An operation's answer goes to its ticket, dropped with it; other news to the mailbox.
+            if part.answer == nil { abandonedTickets.append((part.id, part.deadline)) }
         }
     }
 
@@ -194,24 +226,29 @@ final class LuaClient {
     func finish(_ id: UInt64) -> Outcome {
         guard let ticket = tickets.removeValue(forKey: id) else { return .raise("resty.zookeeper: unknown call") }
         if let combine = ticket.combine { return combine(ticket.parts.map { finish($0.id) }) }
-        let news = mailbox.takeNews(id)
-        let timedOut = !ticket.isReady(news, []) && monotonicNow() >= ticket.deadline
-        return ticket.finish(news, timedOut)
+        return ticket.finish { mailbox.takeNews(id) }
     }
 
-    /// Submits an operation; the ticket is ready when it is answered.
+    /// Submits an operation; the ticket is ready when it is answered. The answer goes straight
+    /// to the ticket (the thread that drove the session to it sets it), not through the mailbox.
     func submit(_ operation: Operation, watch: SessionListeners.WatchHandler? = nil, persistent: Bool = false,
                 format: @escaping (Result<OperationResult, ZooKeeperError>) -> Outcome) -> Outcome {
         guard let zk, !zk.state.isTerminal else { return format(.failure(sessionEndedError)) }
         requestCount += 1
-        let ticket = makeTicket(deadline: monotonicNow() + timeoutMillis + 1_000, isReady: { news, _ in !news.isEmpty }) { news, _ in
-            guard case let .operation(result)? = news.first else { return format(.failure(ZooKeeperError(.operationTimeout))) }
-            return format(result)
-        }
-        let mailbox = self.mailbox
-        let id = ticket.id
-        zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis), thenDrive: !startingAsync) { result in
-            mailbox.post(.operation(result), ticket: id)
+        let answer = OperationAnswer()
+        let ticket = Ticket(id: nextTicket, deadline: monotonicNow() + timeoutMillis + 1_000, answer: answer, format: format)
+        nextTicket += 1
+        tickets[ticket.id] = ticket
+        if mailbox.tracksAnswered {
+            // A shared client's driver learns from the mailbox which waiters to wake.
+            let (mailbox, id) = (self.mailbox, ticket.id)
+            zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis), thenDrive: !startingAsync) { result in
+                answer.deliver(result)
+                mailbox.noteAnswered(id)
+            }
+        } else {
+            zk.submit(operation, watch: watch, persistent: persistent, timeout: .milliseconds(timeoutMillis), thenDrive: !startingAsync,
+                      completion: answer.deliver)
         }
         return .wait(ticket)
     }

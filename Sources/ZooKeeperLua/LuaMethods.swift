@@ -536,7 +536,7 @@ extension LuaClient {
 
     /// Requests of a batch that failed half way: their answers are dropped when they come.
     private func abandon(_ started: [Ticket]) {
-        for ticket in started { abandonedTickets.append((ticket.id, ticket.deadline)) }
+        for ticket in started where ticket.answer == nil { abandonedTickets.append((ticket.id, ticket.deadline)) }
     }
 
     /// Runs due callbacks, waiting up to `ms` (default 0) for the first. Returns the number of

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import ZooKeeperProtocol
 import ZooKeeperSession
 
@@ -32,6 +33,9 @@ final class Mailbox: @unchecked Sendable {
     private var condition = pthread_cond_t()
     private var news: [UInt64: [News]] = [:]
     private var callbacks: [Callback] = []
+    /// How many callbacks are queued, readable without the lock (a driving caller asks at
+    /// every turn of its loop).
+    private let queuedCallbacks = Atomic<Int>(0)
     private var watchEvents: [WatchEvent] = []
     private var posted: UInt64 = 0
     /// The session's recent state changes as the on_state fan-out posted them, numbered.
@@ -82,6 +86,12 @@ final class Mailbox: @unchecked Sendable {
 
     // MARK: I/O thread
 
+    /// A ticket answered without news (its answer went to the ticket itself): for a shared
+    /// client's driver, which wakes only the waiters answered.
+    func noteAnswered(_ ticket: UInt64) {
+        locked { answered.append(ticket) }
+    }
+
     func post(_ item: News, ticket: UInt64) {
         locked {
             news[ticket, default: []].append(item)
@@ -106,6 +116,7 @@ final class Mailbox: @unchecked Sendable {
             var callback = callback
             callback.sequence = posted
             callbacks.append(callback)
+            queuedCallbacks.store(callbacks.count, ordering: .releasing)
         }
     }
 
@@ -178,8 +189,16 @@ final class Mailbox: @unchecked Sendable {
     }
 
     func takeCallback() -> Callback? {
-        locked { callbacks.isEmpty ? nil : callbacks.removeFirst() }
+        guard hasCallbacks else { return nil }  // after every call: nearly always none, no lock
+        return locked {
+            guard !callbacks.isEmpty else { return nil }
+            defer { queuedCallbacks.store(callbacks.count, ordering: .releasing) }
+            return callbacks.removeFirst()
+        }
     }
+
+    /// Whether a callback is due, without the lock.
+    var hasCallbacks: Bool { queuedCallbacks.load(ordering: .acquiring) > 0 }
 
     func takeWatchEvent() -> WatchEvent? {
         locked { watchEvents.isEmpty ? nil : watchEvents.removeFirst() }

@@ -11,7 +11,13 @@ public struct SessionListeners: Sendable {
     /// Hears session state changes.
     public typealias StateHandler = @Sendable (SessionEvent) -> Void
 
-    private var completions: [RequestID: Completion] = [:]
+    /// Wrapped: a closure stored straight in a dictionary is wrapped in a reabstraction thunk,
+    /// an allocation per request.
+    private struct Waiter {
+        let completion: Completion
+    }
+
+    private var completions: [RequestID: Waiter] = [:]
     /// The watcher of each request that carries one, to drop it if the request fails.
     private var requestWatchers: [RequestID: WatcherID] = [:]
     private var watchHandlers: [WatcherID: (handler: WatchHandler, persistent: Bool)] = [:]
@@ -29,7 +35,7 @@ public struct SessionListeners: Sendable {
 
     /// Waits for `request`'s completion; `watcher` is the watch it may leave.
     public mutating func expect(_ request: RequestID, watcher: WatcherID?, completion: @escaping Completion) {
-        completions[request] = completion
+        completions[request] = Waiter(completion: completion)
         if let watcher { requestWatchers[request] = watcher }
     }
 
@@ -68,7 +74,7 @@ public struct SessionListeners: Sendable {
         if !requestWatchers.isEmpty, let watcher = requestWatchers.removeValue(forKey: id), case .failure = result {
             watchHandlers[watcher] = nil
         }
-        return completions.removeValue(forKey: id)
+        return completions.removeValue(forKey: id)?.completion
     }
 
     /// Who hears a session event, to call after this returns: the handlers of `watchers` (with

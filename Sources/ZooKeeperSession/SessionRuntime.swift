@@ -160,9 +160,9 @@ public final class SessionRuntime {
 
     /// The I/O actions go to the transport, the others to the listeners, in order; then the
     /// transport hears when to tick.
-    private func run(_ actions: [SessionAction]) {
+    private func run(_ actions: consuming [SessionAction]) {
         onFacts?(SessionFacts(machine))
-        for action in actions {
+        for action in copy actions {
             switch action {
             case let .connect(host, connection):
                 transport?.open(host, connection: connection)
@@ -186,5 +186,6 @@ public final class SessionRuntime {
             }
         }
         transport?.scheduleTick(at: nextDeadline)
+        machine.recycle(&actions)  // the next input's actions go in the same array
     }
 }

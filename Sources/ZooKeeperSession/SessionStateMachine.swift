@@ -151,7 +151,7 @@ public struct SessionStateMachine: Sendable {
         let request = ConnectRequest(
             protocolVersion: 0, lastZxidSeen: lastZxid, timeOut: Int32(clamping: configuration.sessionTimeout),
             sessionId: readWrite.seenReadWrite ? sessionId : 0, passwd: password, readOnly: configuration.canBeReadOnly)
-        outgoing += FrameEncoder.connectFrame(request)
+        queue(FrameEncoder.connectFrame(request))
         lastSent = now
         return flush()
     }
@@ -248,7 +248,7 @@ public struct SessionStateMachine: Sendable {
             if now - lastHeard >= readTimeout {
                 lostConnection(now: now, close: true)
             } else if now - lastSent >= pingInterval && closingDeadline == nil {
-                outgoing += FrameEncoder.pingFrame()
+                queue(FrameEncoder.pingFrame())
                 lastSent = now
             }
         case .none:
@@ -328,7 +328,7 @@ public struct SessionStateMachine: Sendable {
             closingDeadline = now.addingSaturating(max(0, timeout))
             let xid = takeXid()
             inFlight.append(.closeSession(xid: xid))
-            outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .closeSession, body: EmptyRecord())
+            queue(FrameEncoder.requestFrame(xid: xid, opCode: .closeSession, body: EmptyRecord()))
             lastSent = now
         } else {
             finishClose()
@@ -399,7 +399,7 @@ public struct SessionStateMachine: Sendable {
         connectNextHost(now: now)
     }
 
-    private mutating func handshake(_ frame: [UInt8], connection: ConnectionID, now: Millis) throws(ProtocolError) {
+    private mutating func handshake(_ frame: JuteReader, connection: ConnectionID, now: Millis) throws(ProtocolError) {
         let response = try ConnectResponse.decode(exactly: frame)
         lastConnectResponse = response
         if response.isSessionExpired {
@@ -434,7 +434,7 @@ public struct SessionStateMachine: Sendable {
         // Auth first, then watches, then whatever waited: the server runs them in this order.
         for auth in auths {
             authWaiters.append(nil)
-            outgoing += FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: auth)
+            queue(FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: auth))
         }
         if rewatch { sendSetWatches() }
         sendQueued(now: now)
@@ -442,9 +442,8 @@ public struct SessionStateMachine: Sendable {
     }
 
     /// A SASL reply (only pings may come between: nothing else was sent).
-    private mutating func saslReply(_ frame: [UInt8], now: Millis) throws(ProtocolError) {
+    private mutating func saslReply(_ reader: inout JuteReader, now: Millis) throws(ProtocolError) {
         guard case let .authenticating(connection, deadline, xid) = link, var exchange = sasl else { return }
-        var reader = JuteReader(frame)
         let header = try ReplyHeader.decode(from: &reader)
         if header.xid == Xid.ping { return }
         guard header.xid == xid else { throw .invalidValue(field: "ReplyHeader.xid (during SASL)", value: Int64(header.xid)) }
@@ -459,7 +458,7 @@ public struct SessionStateMachine: Sendable {
         case let .send(token):
             let xid = takeXid()
             link = .authenticating(connection, deadline: deadline, xid: xid)
-            outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .sasl, body: GetSASLRequest(token: token))
+            queue(FrameEncoder.requestFrame(xid: xid, opCode: .sasl, body: GetSASLRequest(token: token)))
             lastSent = now
         case .done:
             sasl = nil
@@ -492,12 +491,12 @@ public struct SessionStateMachine: Sendable {
             let xid = Xid.setWatches
             inFlight.append(.setWatches(xid: xid))
             if batch[3].isEmpty && batch[4].isEmpty {
-                outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .setWatches, body: SetWatches(
-                    relativeZxid: lastZxid, dataWatches: batch[0], existWatches: batch[1], childWatches: batch[2]))
+                queue(FrameEncoder.requestFrame(xid: xid, opCode: .setWatches, body: SetWatches(
+                    relativeZxid: lastZxid, dataWatches: batch[0], existWatches: batch[1], childWatches: batch[2])))
             } else {
-                outgoing += FrameEncoder.requestFrame(xid: xid, opCode: .setWatches2, body: SetWatches2(
+                queue(FrameEncoder.requestFrame(xid: xid, opCode: .setWatches2, body: SetWatches2(
                     relativeZxid: lastZxid, dataWatches: batch[0], existWatches: batch[1], childWatches: batch[2],
-                    persistentWatches: batch[3], persistentRecursiveWatches: batch[4]))
+                    persistentWatches: batch[3], persistentRecursiveWatches: batch[4])))
             }
         }
     }
@@ -533,11 +532,11 @@ public struct SessionStateMachine: Sendable {
                 let packet = AuthPacket(scheme: scheme, auth: credentials)
                 auths.append(packet)
                 authWaiters.append(pending)
-                outgoing += FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: packet)
+                queue(FrameEncoder.requestFrame(xid: Xid.auth, opCode: .auth, body: packet))
             } else {
                 let xid = takeXid()
                 inFlight.append(.request(xid: xid, pending))
-                outgoing += pending.operation.frame(xid: xid, chroot: chroot)
+                queue(pending.operation.frame(xid: xid, chroot: chroot))
             }
             lastSent = now
         }
@@ -545,9 +544,10 @@ public struct SessionStateMachine: Sendable {
 
     private mutating func processFrames(now: Millis) {
         while let connection = currentConnection {
-            let frame: [UInt8]
+            // Each frame is read where the decoder keeps it, never copied out.
+            var frame: JuteReader
             do {
-                guard let next = try decoder.nextFrame() else { return }
+                guard let next = try decoder.nextFrameReader() else { return }
                 frame = next
             } catch {
                 if case let .invalidFrameLength(length, limit) = error, length > 0 { failOversizedReply(length: length, limit: limit) }
@@ -557,8 +557,8 @@ public struct SessionStateMachine: Sendable {
             do {
                 switch link {
                 case .handshaking: try handshake(frame, connection: connection, now: now)
-                case .authenticating: try saslReply(frame, now: now)
-                default: try reply(frame, now: now)
+                case .authenticating: try saslReply(&frame, now: now)
+                default: try reply(&frame, now: now)
                 }
             } catch {
                 // A reply we cannot read leaves the stream in an unknown state: start afresh.
@@ -567,8 +567,7 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    private mutating func reply(_ frame: [UInt8], now: Millis) throws(ProtocolError) {
-        var reader = JuteReader(frame)
+    private mutating func reply(_ reader: inout JuteReader, now: Millis) throws(ProtocolError) {
         let header = try ReplyHeader.decode(from: &reader)
         switch header.xid {
         case Xid.watchEvent:
@@ -591,11 +590,13 @@ public struct SessionStateMachine: Sendable {
         default:
             break
         }
-        guard let head = inFlight.first, head.xid == header.xid else {
+        // Taken out rather than copied (a request and its operation would be copied and freed).
+        let next = inFlight.popFirst()
+        guard let head = next, head.xid == header.xid else {
+            if let next { inFlight.prepend(next) }  // still in flight: it fails with the connection
             // Replies come in request order; anything else means we lost track of the stream.
             throw .invalidValue(field: "ReplyHeader.xid (out of order)", value: Int64(header.xid))
         }
-        inFlight.removeFirst()
         // Nothing left to time out: no stale deadline wakes an idle session's host (a kept
         // nginx session would otherwise wake every few seconds to find nothing due).
         if inFlight.isEmpty && queued.isEmpty && authWaiters.isEmpty { earliestRequestDeadline = .max }
@@ -763,6 +764,19 @@ public struct SessionStateMachine: Sendable {
         actions.append(.sessionEvent(event, watchers: []))
     }
 
+    /// Queues a frame to write at the end of this input (a lone frame is taken as it is).
+    private mutating func queue(_ frame: [UInt8]) {
+        if outgoing.isEmpty { outgoing = frame } else { outgoing += frame }
+    }
+
+    /// Takes back an actions array its runtime is done with (emptied), so that the next input
+    /// appends its actions without allocating.
+    public mutating func recycle(_ spent: inout [SessionAction]) {
+        guard actions.capacity == 0 else { return }
+        spent.removeAll(keepingCapacity: true)
+        swap(&actions, &spent)
+    }
+
     /// Hands over this input's actions, with everything written coalesced into one send.
     private mutating func flush() -> [SessionAction] {
         if !outgoing.isEmpty, let connection = currentConnection {
@@ -773,7 +787,8 @@ public struct SessionStateMachine: Sendable {
             // another order than `inFlight` and the connection is dropped as out of order.
             actions.insert(.send(outgoing, connection), at: 0)
         }
-        outgoing.removeAll(keepingCapacity: true)
+        // Moved, not copied: emptying a buffer the send action still holds would allocate.
+        outgoing = []
         // Handed over, not copied: emptying a buffer the caller still holds would allocate
         // a new one at every input, even one with nothing to hand over.
         let taken = actions

@@ -29,6 +29,18 @@ public struct FrameDecoder: Sendable {
     /// The next complete frame's payload, or nil until more bytes arrive. After an error the
     /// stream is unusable: the connection must be dropped.
     public mutating func nextFrame() throws(ProtocolError) -> [UInt8]? {
+        guard let range = try nextFrameRange() else { return nil }
+        return Array(buffer[range])
+    }
+
+    /// `nextFrame` as a reader over the decoder's own buffer: no copy of the frame (drop the
+    /// reader before appending again, or the append copies the buffer).
+    public mutating func nextFrameReader() throws(ProtocolError) -> JuteReader? {
+        guard let range = try nextFrameRange() else { return nil }
+        return JuteReader(buffer, range: range)
+    }
+
+    private mutating func nextFrameRange() throws(ProtocolError) -> Range<Int>? {
         guard bufferedByteCount >= 4 else { return nil }
         var length: UInt32 = 0
         for i in 0..<4 { length = length << 8 | UInt32(buffer[readIndex + i]) }
@@ -38,18 +50,17 @@ public struct FrameDecoder: Sendable {
         }
         let total = 4 + Int(signed)
         guard bufferedByteCount >= total else { return nil }
-        let frame = Array(buffer[readIndex + 4..<readIndex + total])
-        readIndex += total
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-        }
-        return frame
+        defer { readIndex += total }
+        // The buffer is emptied at the next append, when no reader of this frame holds it.
+        return readIndex + 4..<readIndex + total
     }
 
     /// Drops consumed bytes once they outweigh the rest, keeping appends amortised O(n).
     private mutating func compactIfWorthIt() {
-        if readIndex > 0 && readIndex >= buffer.count - readIndex {
+        if readIndex > 0 && readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        } else if readIndex > 0 && readIndex >= buffer.count - readIndex {
             buffer.removeFirst(readIndex)
             readIndex = 0
         }

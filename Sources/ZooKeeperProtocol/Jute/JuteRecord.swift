@@ -22,7 +22,12 @@ extension JuteEncodable {
 extension JuteDecodable {
     /// Decodes one record that must fill `bytes` exactly.
     public static func decode(exactly bytes: [UInt8]) throws(ProtocolError) -> Self {
-        var reader = JuteReader(bytes)
+        try decode(exactly: JuteReader(bytes))
+    }
+
+    /// Decodes one record that must fill what `reader` has left exactly.
+    public static func decode(exactly reader: JuteReader) throws(ProtocolError) -> Self {
+        var reader = reader
         let value = try decode(from: &reader)
         if !reader.isAtEnd {
             throw .invalidValue(field: "\(Self.self) trailing bytes", value: Int64(reader.remaining))
