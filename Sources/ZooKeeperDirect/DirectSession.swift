@@ -208,7 +208,12 @@ public final class DirectSession: SessionTransport, @unchecked Sendable {
     func pollerTick() {
         pthread_mutex_lock(&lock)
         defer { unlock() }
-        guard !driving else { return }
+        guard !driving else {
+            // The driver hands the session back when it is done (handBackLazily); until then
+            // this timer must not stay due, or the poller finds it due again at once, all drive long.
+            poller.schedule(token, at: nil, soft: true)
+            return
+        }
         callerWillDrive = false  // a caller that promised to drive and did not: take over
         runtime.tick()
         armPoller()
