@@ -107,6 +107,12 @@ function H.sorted(list)
     return copy
 end
 
+-- How many children `path` has as `client` reads them (0 when it is gone).
+function H.count_children(client, path)
+    local names = client:get_children(path)
+    return type(names) == "table" and #names or 0
+end
+
 function H.count_keys(t)
     local n = 0
     for _ in pairs(t) do n = n + 1 end

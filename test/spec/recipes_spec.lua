@@ -9,12 +9,6 @@ describe("recipes", function()
     local c, root
     H.rooted("recipes", function(client, path) c, root = client, path end)
 
-    -- The contenders of a lock (or latch) path.
-    local function contenders(path)
-        local names = c:get_children(path)
-        return type(names) == "table" and #names or 0
-    end
-
     describe("lock", function()
         it("excludes another client until released; a time-out answers nil, 'timeout' and gives the place up", function()
             local path = root .. "/excl"
@@ -30,7 +24,7 @@ describe("recipes", function()
             assert.are.equal(zk.errors.OPERATIONTIMEOUT, code)
             assert.is_true(waited >= 0.25 and waited < 3, "waited " .. waited)
             assert.is_false(lb:is_held())
-            assert.is_true(H.wait_until(function() return contenders(path) == 1 end, 5, 0.05) ~= nil,
+            assert.is_true(H.wait_until(function() return H.count_children(c, path) == 1 end, 5, 0.05) ~= nil,
                 "the timed-out waiter's node is deleted")
             assert.are.equal(true, la:release())
             assert.is_false(la:is_held())
@@ -61,7 +55,7 @@ assert(l:acquire())
 os.execute("sleep 1")
 assert(l:release())
 ]], path)))
-            assert.is_true(H.wait_until(function() return contenders(path) == 1 end, 10, 0.05) ~= nil, "the other process holds it")
+            assert.is_true(H.wait_until(function() return H.count_children(c, path) == 1 end, 10, 0.05) ~= nil, "the other process holds it")
             local l = c:lock(path)
             local started = H.now()
             assert.are.equal(true, l:acquire(10000))
@@ -249,7 +243,7 @@ lock.release()
             local heard = {}
             do
                 local e = other:election(path, "gone", function() end)
-                assert.is_true(H.wait_until(function() return contenders(path) == 1 end, 5, 0.05) ~= nil)
+                assert.is_true(H.wait_until(function() return H.count_children(c, path) == 1 end, 5, 0.05) ~= nil)
                 assert(e)
             end
             collectgarbage()
