@@ -147,6 +147,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
 
     fileprivate func closed(_ connection: ConnectionID) {
         guard channels.removeValue(forKey: connection) != nil else { return }
+        logger.debug("zookeeper connection closed", metadata: ["connection": "\(connection)"])
         runtime.connectionClosed(connection)
     }
 
@@ -175,7 +176,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
     }
 
     func open(_ host: HostAddress, connection: ConnectionID) {
-        logger.debug("zookeeper connecting", metadata: ["host": "\(host)"])
+        logger.debug("zookeeper connecting", metadata: ["host": "\(host)", "connection": "\(connection)"])
         if let tlsError {
             eventLoop.execute { self.runtime.connectionRefused(connection, message: tlsError.message) }
             return
@@ -211,6 +212,7 @@ final class SessionDriver: SessionTransport, DrivenSession, @unchecked Sendable 
                         return
                     }
                     self.channels[connection] = channel
+                    self.logger.debug("zookeeper connected", metadata: ["address": "\(address)", "connection": "\(connection)"])
                     self.runtime.connectionEstablished(connection)
                 case let .failure(error):
                     self.logger.debug("zookeeper connect failed", metadata: ["address": "\(address)", "error": "\(error)"])

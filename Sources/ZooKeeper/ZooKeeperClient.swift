@@ -93,7 +93,9 @@ public final class ZooKeeperClient: Sendable {
     public var ioExecutor: any TaskExecutor { driver.ioExecutor }
 
     /// Creates a client and starts connecting; use `waitUntilConnected` or `connect` to wait.
-    public init(configuration: Configuration) throws(ZooKeeperError) {
+    /// `onStateChange` hears every state change from the first: a handler added after `init`
+    /// may come after `.connected` (connecting to a nearby server takes a millisecond).
+    public init(configuration: Configuration, onStateChange: (@Sendable (SessionEvent) -> Void)? = nil) throws(ZooKeeperError) {
         let connectString: ConnectString
         do { connectString = try ConnectString(configuration.connectString) } catch {
             throw ZooKeeperError(.badArguments, message: error.description)
@@ -110,6 +112,8 @@ public final class ZooKeeperClient: Sendable {
         if let metrics = instruments?.metrics {
             driver.onStateChange({ metrics.sessionChanged($0) }, current: { metrics.sessionIs($0) })
         }
+        // In place before the start: both go to the loop in this order.
+        if let onStateChange { driver.onStateChange(onStateChange) }
         driver.start()
     }
 

@@ -134,7 +134,7 @@ import ZooKeeperTestSupport
             #expect(!leaseLog.log.events.contains(.lost))
             #expect(deletions.events.isEmpty, "\(fault): a lease node went: \(deletions.events)")
             #expect(waited.events.isEmpty, "\(fault): a third lease was out")
-            #expect(try await observer.getChildren(leasesPath).count == 3)
+            #expect(try await observer.childrenAfterSync(leasesPath).count == 3)
 
             let releasedAt = ContinuousClock.now
             try await leases[0].release()
@@ -210,7 +210,7 @@ import ZooKeeperTestSupport
             for member in members { group.addTask { try await member.leave(timeout: .seconds(10)) } }
             try await group.waitForAll()
         }
-        #expect(try await bed.clients[1].getChildren(roundPath).isEmpty)
+        #expect(try await bed.clients[1].childrenAfterSync(roundPath).isEmpty)
         await bed.close()
     }
 
@@ -282,7 +282,7 @@ import ZooKeeperTestSupport
         #expect(unknown.count <= 1 && unknown.allSatisfy { $0 != nil }, "only the take in flight at the kill may not know, and it names its item: \(unknown)")
         let missing = everyItem.subtracting(handedOut.keys).subtracting(unknown.compactMap { $0 })
         #expect(missing.isEmpty, "never handed out: \(missing)")
-        #expect(try await bed.clients[0].getChildren(path).isEmpty)
+        #expect(try await bed.clients[0].childrenAfterSync(path).isEmpty)
         await bed.close()
     }
 

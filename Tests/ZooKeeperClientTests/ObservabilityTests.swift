@@ -1,3 +1,4 @@
+import Foundation
 import CoreMetrics
 import InMemoryTracing
 import MetricsTestKit
@@ -13,9 +14,11 @@ import ZooKeeperTestSupport
     static let errors = "zookeeper_request_errors"
 
     func connect(_ connectString: String, metrics: ZooKeeperMetrics? = nil, tracing: ZooKeeperTracing? = nil,
-                 sessionTimeout: Duration = .seconds(10)) async throws -> ZooKeeperClient {
-        try await ZooKeeperClient.connect(configuration: .init(
-            connectString: connectString, sessionTimeout: sessionTimeout, metrics: metrics, tracing: tracing))
+                 sessionTimeout: Duration = .seconds(10), log: LogCapture? = nil) async throws -> ZooKeeperClient {
+        var configuration = ZooKeeperClient.Configuration(
+            connectString: connectString, sessionTimeout: sessionTimeout, metrics: metrics, tracing: tracing)
+        if let log { configuration.logger = log.logger }
+        return try await ZooKeeperClient.connect(configuration: configuration)
     }
 
     func stateGauge(_ metrics: TestMetrics, _ state: String, _ dimensions: [(String, String)] = []) throws -> TestRecorder {
@@ -64,7 +67,8 @@ import ZooKeeperTestSupport
         defer { server.stopAll() }
         let metrics = TestMetrics()
         // The session must outlive the server's restart (a JVM start, seconds on a busy machine).
-        let zk = try await connect(server.connectString, metrics: ZooKeeperMetrics(factory: metrics), sessionTimeout: .seconds(30))
+        let log = LogCapture()
+        let zk = try await connect(server.connectString, metrics: ZooKeeperMetrics(factory: metrics), sessionTimeout: .seconds(30), log: log)
         let states = EventLog<SessionEvent>()
         zk.onStateChange { states.append($0) }
         let reconnects = try metrics.expectCounter("zookeeper_reconnects")
@@ -73,8 +77,19 @@ import ZooKeeperTestSupport
         try await server.kill9(server: 1)
         #expect(await states.waitFor(timeout: .seconds(10)) { $0 == .disconnected } != nil)
         #expect(try stateGauge(metrics, "connecting").lastValue == 1)
+        let restarting = ContinuousClock.now
         try await server.restart(server: 1)
-        #expect(await states.waitFor(timeout: .seconds(25)) { $0 == .reconnected } != nil, "\(states.events)")
+        let restarted = ContinuousClock.now - restarting
+        if await states.waitFor(timeout: .seconds(25), { $0 == .reconnected }) == nil {
+            let serverLog = (try? String(contentsOf: server.logFile(of: 1), encoding: .utf8)) ?? "(no server log)"
+            Issue.record("""
+                not reconnected: \(states.events); the server restarted in \(restarted)
+                the client's log:
+                \(log.text)
+                the server's log (tail):
+                \(serverLog.split(separator: "\n").suffix(40).joined(separator: "\n"))
+                """)
+        }
 
         #expect(reconnects.totalValue == 1)
         #expect(try stateGauge(metrics, "connected").lastValue == 1)

@@ -73,7 +73,7 @@ import ZooKeeperTestSupport
             return .now
         }
         // The contender is in line (its node is there) before the fault.
-        while try await bed.contender.getChildren(path).count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        while try await bed.contender.childrenAfterSync(path).count < 2 { try await Task.sleep(for: .milliseconds(20)) }
 
         let struckAt = ContinuousClock.now
         try await bed.strike(fault)
@@ -111,7 +111,7 @@ import ZooKeeperTestSupport
             Task { for await value in follower.leadershipChanges() { following.append(value) } },
         ]
         defer { for task in watching { task.cancel() } }
-        while try await bed.contender.getChildren(path).count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        while try await bed.contender.childrenAfterSync(path).count < 2 { try await Task.sleep(for: .milliseconds(20)) }
 
         let struckAt = ContinuousClock.now
         try await bed.strike(fault)

@@ -73,3 +73,17 @@ func serverID(of client: ZooKeeperClient, in ensemble: ZooKeeperServer) throws -
     let host = try #require(client.currentHost)
     return try #require(ensemble.serverIDs.first { ensemble.port(of: $0) == host.port })
 }
+
+extension ZooKeeperClient {
+    /// `path`'s children as the leader has them, none when it is missing. ZooKeeper orders a
+    /// client's own operations only: a plain read on another server may not see other clients'
+    /// writes yet (a lock's parent another client just made was NONODE on a lagging follower).
+    func childrenAfterSync(_ path: String) async throws -> [String] {
+        do {
+            try await sync(path)
+            return try await getChildren(path)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            return []
+        }
+    }
+}

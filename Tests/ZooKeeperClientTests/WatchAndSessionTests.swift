@@ -98,9 +98,10 @@ import ZooKeeperTestSupport
 @Suite struct SessionLifecycleTests {
     @Test func stateChangesAndClose() async throws {
         let server = try await ZooKeeperServer.shared()
-        let zk = try ZooKeeperClient(configuration: .init(connectString: server.connectString, sessionTimeout: .seconds(5)))
         let states = EventLog<SessionEvent>()
-        zk.onStateChange { states.append($0) }
+        // Given to init: a handler added afterwards may miss `.connected`.
+        let zk = try ZooKeeperClient(configuration: .init(connectString: server.connectString, sessionTimeout: .seconds(5)),
+                                     onStateChange: { states.append($0) })
         try await zk.waitUntilConnected(timeout: .seconds(10))
         #expect(zk.state == .connected)
         #expect(zk.sessionTimeout == .seconds(5))
@@ -113,7 +114,7 @@ import ZooKeeperTestSupport
         await zk.close()
         await zk.close()  // idempotent
         #expect(zk.state == .closed)
-        #expect(await states.wait(count: 2).suffix(1) == [.closed])
+        #expect(await states.wait(count: 3) == [.connecting, .connected, .closed])
         await expectCode(.closed) { try await zk.exists(root) }
 
         let other = try await connectShared()
