@@ -184,8 +184,8 @@ return function(native)
         }
         if not shared then
             -- Names of the links' nginx pools (a kept session's connection waits in its own).
+            -- Whether a session may be kept is the core's to say (__take, __park).
             st.pool_names, st.pool_name = {}, keepalive.pool_name
-            st.keepalive = copy.keepalive ~= false and not copy.debug
         end
         return setmetatable({ [STATE] = st }, Client), st
     end
@@ -218,7 +218,7 @@ return function(native)
     methods.connect = function(self, ...)
         local st = check_self(self, "connect")
         if not st.shared then
-            if st.keepalive and not refusal(st, "connect") then keepalive.take(st, ...) end
+            if not refusal(st, "connect") then keepalive.take(st, ...) end
             return call(self, "connect", ...)
         end
         if not policy.may_wait() then return true end
@@ -228,7 +228,7 @@ return function(native)
     methods.close = function(self)
         local st = check_self(self, "close")
         if not st.shared then
-            if st.keepalive and not refusal(st, "close") and keepalive.park(st) then return true end
+            if not refusal(st, "close") and keepalive.park(st) then return true end
             return call(self, "close")
         end
         if not st.closing then
