@@ -128,24 +128,3 @@ public final class DistributedDoubleBarrier: Sendable {
         }
     }
 }
-
-extension ZooKeeperClient {
-    /// Waits for a recipe's outcome; after `timeout`, or when the task is cancelled, `giveUp`
-    /// runs (the machine abandons its work) and operationTimeout or CancellationError is thrown.
-    func awaitRecipe(_ outcome: OneShot<Result<Void, ZooKeeperError>>, timeout: Duration?, path: String,
-                     giveUp: @escaping @Sendable () -> Void) async throws {
-        let timer = timeout.map { timeout in
-            driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
-                if outcome.fulfil(.failure(ZooKeeperError(.operationTimeout, path: path, message: "not done within \(timeout)"))) { giveUp() }
-            }
-        }
-        defer { timer?.cancel() }
-        let result = await withTaskCancellationHandler {
-            await outcome.value
-        } onCancel: {
-            if outcome.fulfil(.failure(ZooKeeperError(.operationTimeout, path: path, message: "cancelled"))) { giveUp() }
-        }
-        try Task.checkCancellation()
-        try result.get()
-    }
-}

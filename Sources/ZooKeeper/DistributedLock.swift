@@ -75,17 +75,9 @@ public final class DistributedLock: Sendable {
             inner.attempt = Attempt(id: id, runner: runner, acquired: waiter)
             set(.acquiring, in: &inner)
         }
-        let timer = timeout.map { timeout in
-            client.driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) { [weak self] in
-                self?.giveUp(attempt: id, ZooKeeperError(.operationTimeout, path: self?.path, message: "lock not acquired within \(timeout)"))
-            }
-        }
-        defer { timer?.cancel() }
         runner.start { $0.acquire() }
-        let result = await withTaskCancellationHandler {
-            await waiter.value
-        } onCancel: { [weak self] in
-            self?.giveUp(attempt: id, ZooKeeperError(.operationTimeout, path: self?.path, message: "cancelled"))
+        let result = await client.awaitOutcome(waiter, timeout: timeout, waitingFor: "acquired") { [weak self] reason in
+            self?.giveUp(attempt: id, ZooKeeperError(.operationTimeout, path: self?.path, message: reason))
         }
         try Task.checkCancellation()
         try result.get()

@@ -41,20 +41,11 @@ public struct DistributedQueue: Sendable {
         let runner = client.recipeRunner(QueueTakeMachine(path: path)) { notice in
             if !answer.fulfil(notice), case let .item(data) = notice { put(data) }
         }
-        let giveUp = { @Sendable [path] (message: String) in
-            if answer.fulfil(.failed(ZooKeeperError(.operationTimeout, path: path, message: message))) {
+        runner.start { $0.start() }
+        let notice = await client.awaitOutcome(answer, timeout: timeout, waitingFor: "taken") { [path] reason in
+            if answer.fulfil(.failed(ZooKeeperError(.operationTimeout, path: path, message: reason))) {
                 runner.perform { $0.abandon() }
             }
-        }
-        let timer = timeout.map { timeout in
-            client.driver.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) { giveUp("no item within \(timeout)") }
-        }
-        defer { timer?.cancel() }
-        runner.start { $0.start() }
-        let notice = await withTaskCancellationHandler {
-            await answer.value
-        } onCancel: {
-            giveUp("cancelled")
         }
         switch notice {
         case let .item(data): return data  // taken: ours even if the task was cancelled meanwhile
