@@ -19,6 +19,10 @@
 #      it for real; idle ones are closed (not left to expire) after their idle limit, and at QUIT;
 #   t. (in a's nginx) client:retry on the shared and a per-request client waits its back-offs
 #      yielding (/plain answers meanwhile) and answers after them;
+#   o. (in a's nginx) read-only mode: a shared client with read_only = true on a server cut off
+#      from its quorum reads (writes fail with NOTREADONLY) while it asks the other hosts, one
+#      that never answers a connect and one down, whether they serve writes: no read waits
+#      behind that connect; once the quorum is back, the client is read-write again and writes;
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
 #   b. two workers: 10,000 requests at concurrency 50 through the shared clients, each checking
@@ -227,6 +231,7 @@ EOF
     check_r
     check_k
     check_t
+    check_o
     stop_nginx 20
     ((QUIT_RC == 0)) || problems+=("nginx quit: exit code $QUIT_RC")
     check_k_quit
@@ -477,6 +482,69 @@ check_t() {
         pass "t client:retry in nginx: a shared and a per-request client each waited 3 back-offs (yielding: /plain max $max ms) and then answered ($(($(now_ms) - t0)) ms)"
     else
         fail "t retry: ${problems[*]}"
+    fi
+}
+
+# ---- o. read-only mode, with a host that never answers --------------------------------------
+
+# A 3-node ensemble whose servers run read-only when cut off (two of them killed leaves the third
+# read-only), a port where a connect hangs (zk_tool.py blackhole) and one that never answers
+# (zk_tool.py silent). The shared client, given server 3, those two and server 1, lands on
+# server 3 and asks the others in turn (after 0.1, 0.2, 0.4... s) whether they serve writes; a
+# question to the black hole hangs in its connect for the whole timeout (1 s), one to the
+# silent host waits unanswered as long. Reads meanwhile must not wait for them (they did,
+# behind the connect, in the client's write loop). Then servers 1 and 2 come back: with the quorum back
+# the client gets a read-write session (moved by a probe's "rw", or reconnected when server 3
+# rejoins) and writes. (A server of another ensemble would refuse it: the client has seen
+# this ensemble's zxids.)
+check_o() {
+    local problems=() t0 hole holepid silent silentpid ro rw body slowest open_probes asked
+    t0=$(now_ms)
+    "$PY" "$ZK_TOOL" blackhole >"$WORK/o.hole" 2>"$WORK/o.hole.err" &
+    holepid=$!
+    "$PY" "$ZK_TOOL" silent >"$WORK/o.silent" 2>"$WORK/o.silent.err" &
+    silentpid=$!
+    BG_PIDS+=("$holepid" "$silentpid")
+    wait_until 10 test -s "$WORK/o.hole" || problems+=("no black-hole port: $(cat "$WORK/o.hole.err")")
+    wait_until 10 test -s "$WORK/o.silent" || problems+=("no silent port: $(cat "$WORK/o.silent.err")")
+    hole="$(cat "$WORK/o.hole")" silent="$(head -n 1 "$WORK/o.silent")"
+    if ZK_TESTBED_CONFIG=$'localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true' \
+        ZK_TESTBED_JVM_OPTIONS="-Dreadonlymode.enabled=true" \
+        "$TESTBED" start-ensemble "$WORK/zkro" >/dev/null 2>"$WORK/zkro-start.log"; then
+        "$TESTBED" kill9 "$WORK/zkro" 1 && "$TESTBED" kill9 "$WORK/zkro" 2 || problems+=("kill9 of servers 1 and 2 failed")
+        ro="127.0.0.1:$(cat "$WORK/zkro/3/port")" rw="127.0.0.1:$(cat "$WORK/zkro/1/port")"
+        is_ro() { [[ "$("$TESTBED" 4lw "$ro" isro 2>/dev/null)" == ro ]]; }
+        wait_until 30 is_ro || problems+=("server 3 ($ro) not read-only 30 s after the others went")
+        http "/readonly?hosts=$ro,127.0.0.1:$hole,127.0.0.1:$silent,$rw&timeout=1000&seconds=4" 40
+        body="$BODY"
+        slowest="$(sed -n 's/.*slowest=\([0-9]*\).*/\1/p' <<<"$body")"
+        [[ "$body" == "state=connected_read_only reads="*" failed=nil write=-119" ]] ||
+            problems+=("/readonly answered $CODE '$body' (want connected_read_only, reads without failure, a write refused with -119)")
+        [[ -n "$slowest" ]] && ((slowest < 300)) || problems+=("slowest read ${slowest:-?} ms while the other host was asked (want < 300: no read waits for its 1 s connect)")
+        log "o: $body; the silent host was asked $(grep -c '^heard isro' "$WORK/o.silent") times"
+        local t_rw; t_rw=$(now_ms)
+        "$TESTBED" restart "$WORK/zkro" 1 >/dev/null 2>"$WORK/zkro-restart.log" &&
+            "$TESTBED" restart "$WORK/zkro" 2 >/dev/null 2>>"$WORK/zkro-restart.log" ||
+            problems+=("restart of servers 1 and 2 failed: $(tail -n 3 "$WORK/zkro-restart.log")")
+        http "/readonly?moved=1" 30
+        [[ "$BODY" == "state=connected write=/ro-write-"* ]] ||
+            problems+=("after the quorum came back: $CODE '$BODY' (want the client connected read-write and its write made)")
+        log "o: quorum back: $BODY ($(($(now_ms) - t_rw)) ms after the restarts began)"
+        # Each question to the silent host was connected, asked, left unanswered and closed (at
+        # its time-out, or when the session moved): none is open now.
+        open_probes="$(ss -tnH state established "dst 127.0.0.1:$silent" 2>/dev/null | wc -l)"
+        asked="$(grep -c '^heard isro' "$WORK/o.silent")"
+        ((asked >= 1)) || problems+=("the silent host was never asked isro: $(tail -n +2 "$WORK/o.silent" | head -n 3 | tr '\n' ' ')")
+        ((open_probes == 0)) || problems+=("$open_probes connections to the silent host still open after $asked questions")
+    else
+        problems+=("the read-only ensemble did not start: $(tail -n 3 "$WORK/zkro-start.log")")
+    fi
+    "$TESTBED" stop "$WORK/zkro" >/dev/null 2>&1
+    kill "$holepid" "$silentpid" 2>/dev/null
+    if ((${#problems[@]} == 0)); then
+        pass "o read-only: a shared client on a read-only server read for 4 s (slowest $slowest ms) while asking a host that never answers, writes refused; read-write again once the quorum was back ($(($(now_ms) - t0)) ms)"
+    else
+        fail "o read-only: ${problems[*]}"
     fi
 }
 

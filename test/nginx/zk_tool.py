@@ -10,6 +10,12 @@ long-polls against nginx.
   zk_tool.py load PORT REQUESTS CONCURRENCY
       REQUESTS GETs of /ops?op=<op>&id=<i> over CONCURRENCY keep-alive connections; every
       answer must be 200 with a body starting "ok <op> <i> "; prints key=value lines.
+  zk_tool.py blackhole
+      a loopback port where connecting hangs (a listener whose accept queue is kept full, so
+      the kernel drops new SYNs), as a server behind a dead route; prints the port, then waits.
+  zk_tool.py silent
+      a loopback port that accepts connections and reads them but never answers, as a frozen
+      server; prints the port, then "heard <first bytes>" for each connection, until killed.
 
 ZooKeeper reads and writes through kazoo are test/kazoo_peer.py's (the suites' one kazoo helper).
 """
@@ -17,6 +23,7 @@ import http.client
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -161,6 +168,45 @@ def load(port, total, concurrency):
         print("failure=" + f)
 
 
+# ---- a port that never answers a connect ----------------------------------------------------
+
+def blackhole():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # an accept queue of one, never accepted from
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    print(port, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def silent():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    print(listener.getsockname()[1], flush=True)
+
+    def drain(conn):
+        with conn:
+            first = conn.recv(4096)
+            print("heard " + first.decode("ascii", "replace"), flush=True)
+            while conn.recv(4096):
+                pass
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=drain, args=(conn,), daemon=True).start()
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -172,6 +218,10 @@ def main(argv):
         latency(int(argv[2]), argv[3], int(argv[4]))
     elif cmd == "load":
         load(int(argv[2]), int(argv[3]), int(argv[4]))
+    elif cmd == "blackhole":
+        blackhole()
+    elif cmd == "silent":
+        silent()
     else:
         sys.exit(__doc__)
 

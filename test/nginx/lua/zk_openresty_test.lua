@@ -206,6 +206,57 @@ function M.retry()
     end)
 end
 
+-- GET /readonly?hosts=...&timeout=ms&seconds=s: a shared client (name "ro", read_only) on
+-- the given hosts; once on a read-only server, reads "/" every 20 ms for `seconds` while the
+-- client asks the other hosts whether they serve writes. Answers the state, the reads made,
+-- the slowest read in ms and the code a write fails with.
+-- GET /readonly?moved=1: waits (20 s at most) until that client is on a read-write server,
+-- writes there, answers the state and the write's result, and closes the client.
+function M.readonly()
+    guarded(function()
+        local args = ngx.req.get_uri_args()
+        local zk = require("resty.zookeeper")
+        if args.moved then
+            local client = assert(zk.shared("ro"))
+            local deadline = now_ms() + 20000
+            while client:session_state() ~= "connected" and now_ms() < deadline do ngx.sleep(0.05) end
+            local path, err = client:create("/ro-write-" .. ngx.worker.pid(), "x", "ephemeral")
+            ngx.say(string.format("state=%s write=%s", tostring(client:session_state()), tostring(path or err)))
+            client:close()
+            return
+        end
+        local client, err = zk.shared{
+            name = "ro", connect_string = args.hosts, read_only = true,
+            timeout = tonumber(args.timeout) or 1000, session_timeout = 6000,
+        }
+        if not client then
+            ngx.say("fail shared: ", tostring(err))
+            return
+        end
+        local deadline = now_ms() + 15000
+        while client:session_state() ~= "connected_read_only" and now_ms() < deadline do ngx.sleep(0.05) end
+        local state = client:session_state()
+        if state ~= "connected_read_only" then
+            ngx.say("fail state ", tostring(state))
+            return
+        end
+        local reads, slowest, failed = 0, 0, nil
+        local stop = now_ms() + (tonumber(args.seconds) or 4) * 1000
+        while now_ms() < stop do
+            local started = now_ms()
+            local data, read_err = client:get_data("/")
+            local took = now_ms() - started
+            if data == nil and read_err then failed = failed or tostring(read_err) end
+            reads = reads + 1
+            if took > slowest then slowest = took end
+            ngx.sleep(0.02)
+        end
+        local _, _, write_code = client:create("/ro-write-" .. ngx.worker.pid(), "x")
+        ngx.say(string.format("state=%s reads=%d slowest=%.0f failed=%s write=%s",
+            state, reads, slowest, tostring(failed), tostring(write_code)))
+    end)
+end
+
 -- GET /watch?path=...[&kind=exists][&timeout=ms]: a per-request client waits in watch().
 function M.watch()
     guarded(function()

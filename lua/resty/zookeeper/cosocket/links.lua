@@ -5,7 +5,7 @@ local tls = require "resty.zookeeper.cosocket.tls"
 local ngx = ngx
 local ngx_log, ngx_DEBUG, ngx_ERR = ngx.log, ngx.DEBUG, ngx.ERR
 local tcp = ngx.socket.tcp
-local kill = ngx.thread.kill
+local spawn, kill = ngx.thread.spawn, ngx.thread.kill
 local pcall, tostring = pcall, tostring
 local find = string.find
 
@@ -68,6 +68,13 @@ return function(hosted)
     function _M.drop_link(st, link)
         local sock = st.links[link]
         st.links[link] = nil
+        if st.probing then
+            -- A probe connecting is given up (open_probe closes it); one connected and not yet
+            -- taken is closed.
+            local outcome = st.probing[link]
+            st.probing[link] = nil
+            if type(outcome) == "table" and outcome.sock then outcome.sock:close() end
+        end
         if st.pool_names then st.pool_names[link] = nil end
         if st.current == link then st.current = nil end
         if st.readers and st.readers[link] then
@@ -77,6 +84,37 @@ return function(hosted)
         if sock then sock:close() end
     end
 
+    -- A shared client's probe (is that server read-write?) connects in a light thread of its
+    -- own: the session's writes must not wait behind a server slow to answer a connect (up to
+    -- the connect timeout). st.probing[link] is true while it connects, then its outcome, which
+    -- the writer loop reports to the core (take_probes): that loop starts the link's reader, so
+    -- that it can kill it. A probe the core gave up meanwhile is closed here.
+    local function open_probe(st, link, host, port)
+        local sock, report, err = open_link(st, link, host, port)
+        if not st.probing[link] or st.stopped then
+            if sock then sock:close() end
+            return
+        end
+        if not sock and st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: probe of ", host, ":", port, " failed: ", err) end
+        st.probing[link] = { sock = sock, report = report, err = err }
+        st.wake:post(1)
+    end
+
+    local function take_probes(st)
+        for link, outcome in pairs(st.probing) do
+            if outcome ~= true then
+                st.probing[link] = nil
+                if outcome.sock then
+                    st.links[link] = outcome.sock
+                    io_report(st.core, "established", link)
+                    st.start_reader(st, link, outcome.sock)
+                else
+                    io_report(st.core, outcome.report, link, outcome.err)
+                end
+            end
+        end
+    end
+
     -- Carries out what the core asks. One flusher at a time: another caller finds the flag set
     -- and leaves the commands it queued to the running loop. A shared client starts a reader
     -- on each link it opens (st.start_reader).
@@ -84,12 +122,17 @@ return function(hosted)
         if st.flushing then return end
         st.flushing = true
         local core = st.core
+        if st.probing then take_probes(st) end
         while true do
             local kind, link, a, b = io_next(core)
             if not kind then break end
-            if kind == "connect" or kind == "probe" then
-                -- A probe (is that server read-write?) is read by a shared client's reader; the
-                -- per-request driver reads the session's link only.
+            if kind == "probe" and st.start_reader then
+                st.probing = st.probing or {}
+                st.probing[link] = true
+                spawn(open_probe, st, link, a, b)
+            elseif kind == "connect" or kind == "probe" then
+                -- (A per-request client's probe: its driver reads the session's link only, so
+                -- the core's probe times out unanswered.)
                 local sock, report, err = open_link(st, link, a, b)
                 if sock then
                     st.links[link] = sock
