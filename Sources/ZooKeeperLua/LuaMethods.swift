@@ -201,7 +201,8 @@ extension LuaClient {
         let client = LuaSession(
             connectString: parsed, sessionTimeout: sessionTimeoutMillis,
             connectTimeout: max(500, timeoutMillis / Int64(parsed.hosts.count)), maxFrameLength: maxFrameBytes, hostedIO: hostedIO,
-            sasl: sasl, tls: tls, readOnly: readOnly)
+            // An nginx per-request driver reads the session's own link only: no questions.
+            sasl: sasl, tls: tls, readOnly: readOnly, asksReadWrite: !hostedIO || shared)
         zk?.beginClose()
         zk = client
         if let hosted = client.hosted { io.adopt(hosted) }

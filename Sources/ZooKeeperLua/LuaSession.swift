@@ -16,10 +16,11 @@ final class LuaSession {
     let hosted: HostedSession?
 
     init(connectString: ConnectString, sessionTimeout: Int64, connectTimeout: Int64, maxFrameLength: Int, hostedIO: Bool,
-         sasl: SASLCredentials? = nil, tls: TLSOptions? = nil, readOnly: Bool = false) {
-        let configuration = SessionConfiguration(
+         sasl: SASLCredentials? = nil, tls: TLSOptions? = nil, readOnly: Bool = false, asksReadWrite: Bool = true) {
+        var configuration = SessionConfiguration(
             connectString: connectString, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, canBeReadOnly: readOnly,
             maxFrameLength: maxFrameLength, sasl: sasl, tls: tls)
+        configuration.asksReadWrite = asksReadWrite
         if hostedIO {
             let hosted = HostedSession(configuration: configuration, clock: monotonicMillis)
             (session, direct, self.hosted) = (hosted, nil, hosted)

@@ -13,6 +13,8 @@ struct ReadWriteSearch: Sendable {
     /// Whether a read-write server ever accepted the session (else its id is made up).
     private(set) var seenReadWrite: Bool
     private let maxInterval: Millis
+    /// False: never asks (the session stays until it reconnects).
+    private let asks: Bool
     private var interval: Millis = 0
     private var nextProbe: Millis?
     private var probe: (connection: ConnectionID, hostIndex: Int, deadline: Millis, answer: [UInt8])?
@@ -22,9 +24,10 @@ struct ReadWriteSearch: Sendable {
     static let firstInterval: Millis = 100
     static let question = Array("isro".utf8)
 
-    init(seenReadWrite: Bool, maxInterval: Millis) {
+    init(seenReadWrite: Bool, maxInterval: Millis, asks: Bool = true) {
         self.seenReadWrite = seenReadWrite
         self.maxInterval = max(Self.firstInterval, maxInterval)
+        self.asks = asks
     }
 
     func isProbe(_ connection: ConnectionID) -> Bool { probe?.connection == connection }
@@ -36,7 +39,7 @@ struct ReadWriteSearch: Sendable {
     mutating func connected(readOnly: Bool, hostCount: Int, now: Millis) {
         if !readOnly { seenReadWrite = true }
         interval = Self.firstInterval
-        nextProbe = readOnly && hostCount > 1 ? now.addingSaturating(interval) : nil
+        nextProbe = asks && readOnly && hostCount > 1 ? now.addingSaturating(interval) : nil
     }
 
     /// The session left the server (or ended): any probe under way is closed.

@@ -15,6 +15,9 @@ public struct SessionConfiguration: Sendable {
     /// Those questions start 100 ms after landing on a read-only server and back off, doubling,
     /// to at most this interval (the Java client's 60 s).
     public var maxReadWriteProbeInterval: Millis = 60_000
+    /// Whether those questions are asked at all: false for a transport that reads the session's
+    /// own connection only (an nginx per-request client), where they would time out unanswered.
+    public var asksReadWrite = true
     /// Requests written and not yet answered at once; more wait in the queue.
     public var maxInFlight: Int
     /// Largest reply frame accepted.

@@ -107,7 +107,8 @@ public struct SessionStateMachine: Sendable {
             hosts.shuffle()
         }
         self.hosts = hosts
-        readWrite = ReadWriteSearch(seenReadWrite: configuration.sessionId != 0, maxInterval: configuration.maxReadWriteProbeInterval)
+        readWrite = ReadWriteSearch(seenReadWrite: configuration.sessionId != 0, maxInterval: configuration.maxReadWriteProbeInterval,
+                                    asks: configuration.asksReadWrite)
     }
 
     /// Reads are dead after two thirds of the session timeout without a frame.

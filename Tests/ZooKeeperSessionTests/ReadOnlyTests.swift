@@ -72,6 +72,24 @@ import ZooKeeperSession
         #expect(!acts(h.tick()).contains { if case .connect = $0 { true } else { false } })
     }
 
+    /// A transport that reads the session's own connection only does not ask (its questions
+    /// would time out unanswered): the session stays until it reconnects.
+    @Test func aSessionThatDoesNotAskStaysOnTheReadOnlyServer() throws {
+        var h = try Harness(Self.hosts) {
+            $0.canBeReadOnly = true
+            $0.asksReadWrite = false
+        }
+        try h.connect(sessionId: 77, readOnly: true)
+        #expect(h.machine.state == .connectedReadOnly)
+        #expect(h.machine.nextDeadline() == h.now + 3_000, "the ping's, no question's")
+        // (Within the read timeout: nothing is heard meanwhile.)
+        for step: Millis in [100, 300, 1_000, 2_000] {
+            h.now += step
+            #expect(!acts(h.tick()).contains { if case .connect = $0 { true } else { false } })
+        }
+        #expect(h.machine.state == .connectedReadOnly)
+    }
+
     @Test func aSessionThatSawAReadWriteServerKeepsItsIdWhenItMovesBack() throws {
         var h = try readOnlyHarness()
         try h.connect(sessionId: 77, readOnly: false)

@@ -23,6 +23,7 @@
 #      from its quorum reads (writes fail with NOTREADONLY) while it asks the other hosts, one
 #      that never answers a connect and one down, whether they serve writes: no read waits
 #      behind that connect; once the quorum is back, the client is read-write again and writes;
+#      a per-request read-only client asks nobody (it could not read the answer);
 #   e. waiting calls refuse, naming the phase, in init_by_lua (master), init_worker, set,
 #      header_filter, body_filter and log; they work in access;
 #   b. two workers: 10,000 requests at concurrency 50 through the shared clients, each checking
@@ -515,6 +516,15 @@ check_o() {
         ro="127.0.0.1:$(cat "$WORK/zkro/3/port")" rw="127.0.0.1:$(cat "$WORK/zkro/1/port")"
         is_ro() { [[ "$("$TESTBED" 4lw "$ro" isro 2>/dev/null)" == ro ]]; }
         wait_until 30 is_ro || problems+=("server 3 ($ro) not read-only 30 s after the others went")
+        # A per-request client reads its session's link only: it asks nobody.
+        http "/readonly?hosts=$ro,127.0.0.1:$silent&timeout=3000&seconds=2&request=1" 40
+        [[ "$BODY" == "state=connected_read_only reads="*" failed=nil write=-119" ]] ||
+            problems+=("per-request /readonly answered $CODE '$BODY'")
+        slowest="$(sed -n 's/.*slowest=\([0-9]*\).*/\1/p' <<<"$BODY")"
+        [[ -n "$slowest" ]] && ((slowest < 300)) || problems+=("per-request: slowest read ${slowest:-?} ms (want < 300)")
+        asked="$(grep -c '^heard isro' "$WORK/o.silent")"
+        ((asked == 0)) || problems+=("a per-request client asked the silent host $asked times (it cannot read the answer)")
+        log "o: per-request: $BODY"
         http "/readonly?hosts=$ro,127.0.0.1:$hole,127.0.0.1:$silent,$rw&timeout=1000&seconds=4" 40
         body="$BODY"
         slowest="$(sed -n 's/.*slowest=\([0-9]*\).*/\1/p' <<<"$body")"

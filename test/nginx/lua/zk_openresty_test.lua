@@ -206,9 +206,10 @@ function M.retry()
     end)
 end
 
--- GET /readonly?hosts=...&timeout=ms&seconds=s: a shared client (name "ro", read_only) on
--- the given hosts; once on a read-only server, reads "/" every 20 ms for `seconds` while the
--- client asks the other hosts whether they serve writes. Answers the state, the reads made,
+-- GET /readonly?hosts=...&timeout=ms&seconds=s[&request=1]: a shared client (name "ro",
+-- read_only; with `request`, a per-request one) on the given hosts; once on a read-only
+-- server, reads "/" every 20 ms for `seconds` while the client asks the other hosts whether
+-- they serve writes (a per-request client does not ask). Answers the state, the reads made,
 -- the slowest read in ms and the code a write fails with.
 -- GET /readonly?moved=1: waits (20 s at most) until that client is on a read-write server,
 -- writes there, answers the state and the write's result, and closes the client.
@@ -225,13 +226,26 @@ function M.readonly()
             client:close()
             return
         end
-        local client, err = zk.shared{
-            name = "ro", connect_string = args.hosts, read_only = true,
-            timeout = tonumber(args.timeout) or 1000, session_timeout = 6000,
-        }
-        if not client then
-            ngx.say("fail shared: ", tostring(err))
-            return
+        local client, err
+        if args.request then
+            client = assert(zk.new{
+                connect_string = args.hosts, read_only = true, timeout = tonumber(args.timeout) or 1000,
+                session_timeout = 6000, keepalive = false,
+            })
+            local ok, connect_err = client:connect()
+            if not ok then
+                ngx.say("fail connect: ", tostring(connect_err))
+                return
+            end
+        else
+            client, err = zk.shared{
+                name = "ro", connect_string = args.hosts, read_only = true,
+                timeout = tonumber(args.timeout) or 1000, session_timeout = 6000,
+            }
+            if not client then
+                ngx.say("fail shared: ", tostring(err))
+                return
+            end
         end
         local deadline = now_ms() + 15000
         while client:session_state() ~= "connected_read_only" and now_ms() < deadline do ngx.sleep(0.05) end
@@ -254,6 +268,7 @@ function M.readonly()
         local _, _, write_code = client:create("/ro-write-" .. ngx.worker.pid(), "x")
         ngx.say(string.format("state=%s reads=%d slowest=%.0f failed=%s write=%s",
             state, reads, slowest, tostring(failed), tostring(write_code)))
+        if args.request then client:close() end
     end)
 end
 
