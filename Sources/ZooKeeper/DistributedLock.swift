@@ -58,6 +58,12 @@ public final class DistributedLock: Sendable {
     public var status: Status { inner.withLockedValue { $0.status } }
     /// Whether the lock is held (and the connection up).
     public var isHeld: Bool { status == .held }
+    /// Our node in the line of contenders (`<path>/_c_<uuid>-lock-NNNNNNNNNN`), from its
+    /// creation until it is released; nil otherwise. For logs and for telling holders apart.
+    public var nodePath: String? {
+        let runner = inner.withLockedValue { $0.attempt?.runner }
+        return runner?.read { $0.ourPath }
+    }
 
     /// Waits until the lock is ours. Throws operationTimeout after `timeout` (our place in line
     /// is given up), CancellationError if the task is cancelled, or the session's error.

@@ -54,6 +54,8 @@ public final class SemaphoreLease: Sendable {
 
     /// `.held`; `.suspended` while the connection is away; `.lost` if the session ended.
     public var status: DistributedLock.Status { lock.status }
+    /// The lease's node (`<path>/leases/_c_<uuid>-lease-NNNNNNNNNN`) while held.
+    public var nodePath: String? { lock.nodePath }
     public func statusChanges() -> AsyncStream<DistributedLock.Status> { lock.statusChanges() }
 
     /// Gives the lease back: returns once its node is deleted.

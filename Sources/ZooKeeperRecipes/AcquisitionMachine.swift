@@ -14,6 +14,14 @@ public enum AcquisitionMachine: RecipeMachine {
         }
     }
 
+    /// The node this acquisition made (`<path>/_c_<uuid>-lock-NNNNNNNNNN`), once made.
+    public var ourPath: String? {
+        switch self {
+        case let .lock(machine): machine.ourPath
+        case let .lease(machine): machine.ourPath
+        }
+    }
+
     public mutating func acquire() -> [RecipeStep<Notice>] { apply({ $0.acquire() }, { $0.acquire() }) }
     public mutating func release() -> [RecipeStep<Notice>] { apply({ $0.release() }, { $0.release() }) }
     public mutating func abandon() -> [RecipeStep<Notice>] { apply({ $0.abandon() }, { $0.abandon() }) }

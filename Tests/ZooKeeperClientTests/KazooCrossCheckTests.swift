@@ -67,9 +67,15 @@ import ZooKeeperTestSupport
         let zk = try await connectShared()
         let path = uniqueRoot("kazoo-lock") + "/mutex"
         let lock = zk.lock(path)
+        #expect(lock.nodePath == nil)
         try await lock.acquire()
+        // Our node: protected, sequential, ephemeral, ours.
+        let node = try #require(lock.nodePath)
+        #expect(node.hasPrefix(path + "/_c_") && node.dropLast(10).hasSuffix("-lock-") && node.suffix(10).allSatisfy(\.isNumber), "\(node)")
+        #expect(try await zk.exists(node)?.ephemeralOwner == zk.sessionId)
         #expect(try await kazoo("exec", Self.tryLock, path, "0.3") == "timeout")
         try await lock.release()
+        #expect(lock.nodePath == nil)
         #expect(try await kazoo("exec", Self.tryLock, path, "5") == "locked")
         await zk.close()
     }
