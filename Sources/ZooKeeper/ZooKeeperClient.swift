@@ -123,8 +123,10 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Connects with a full configuration and waits until the session is established.
-    public static func connect(configuration: Configuration, timeout: Duration? = nil) async throws -> ZooKeeperClient {
-        let client = try ZooKeeperClient(configuration: configuration)
+    /// `onStateChange` hears every state change from the first (as with `init`).
+    public static func connect(configuration: Configuration, timeout: Duration? = nil,
+                               onStateChange: (@Sendable (SessionEvent) -> Void)? = nil) async throws -> ZooKeeperClient {
+        let client = try ZooKeeperClient(configuration: configuration, onStateChange: onStateChange)
         do {
             try await client.waitUntilConnected(timeout: timeout ?? configuration.sessionTimeout)
         } catch {

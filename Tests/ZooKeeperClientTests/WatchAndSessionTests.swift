@@ -122,6 +122,17 @@ import ZooKeeperTestSupport
         await other.close()
     }
 
+    @Test func connectHandsTheHandlerEveryChangeFromTheFirst() async throws {
+        let server = try await ZooKeeperServer.shared()
+        let states = EventLog<SessionEvent>()
+        let zk = try await ZooKeeperClient.connect(configuration: .init(connectString: server.connectString),
+                                                   onStateChange: { states.append($0) })
+        // In place before the start, and called before connect's own waiter.
+        #expect(states.events == [.connecting, .connected])
+        await zk.close()
+        #expect(await states.wait(count: 3).last == .closed)
+    }
+
     @Test func resumeASessionByIdAndPassword() async throws {
         let server = try await ZooKeeperServer.shared()
         // A bare connection creates the session and then goes quiet, as a crashed process would.
