@@ -179,9 +179,10 @@ function H.rmr(client, path)
 end
 
 -- ---- the server's four-letter words -----------------------------------------------------------
-function H.four_letter(word)
+-- `word`'s answer from the server under test, or from the one at `address` (host:port).
+function H.four_letter(word, address)
     local p = io.popen(H.shell_quote(H.root .. "/scripts/zk-testbed.sh") .. " 4lw "
-        .. H.shell_quote(H.connect_string) .. " " .. word .. " 2>/dev/null")
+        .. H.shell_quote(address or H.connect_string) .. " " .. word .. " 2>/dev/null")
     local out = p:read("*a")
     p:close()
     return out

@@ -14,10 +14,7 @@ local function testbed(args, env)
 end
 
 local function isro(address)
-    local p = io.popen(TESTBED .. " 4lw " .. H.shell_quote(address) .. " isro 2>/dev/null")
-    local answer = p:read("*a")
-    p:close()
-    return answer
+    return H.four_letter("isro", address)
 end
 
 describe("read_only = true (direct driver)", function()

@@ -206,54 +206,56 @@ function M.retry()
     end)
 end
 
+-- Waits (yielding) until `client` is in `state` or `ms` passed; answers the state it is in.
+local function wait_for_state(client, state, ms)
+    local deadline = now_ms() + ms
+    while client:session_state() ~= state and now_ms() < deadline do ngx.sleep(0.05) end
+    return client:session_state()
+end
+
+-- The client /readonly reads with: the shared one named "ro", or with `request` a per-request
+-- one, connected (its session not kept). Nil and what to answer when there is none.
+local function readonly_client(args)
+    local zk = require("resty.zookeeper")
+    local options = {
+        connect_string = args.hosts, read_only = true, timeout = tonumber(args.timeout) or 1000, session_timeout = 6000,
+    }
+    if not args.request then
+        options.name = "ro"
+        local client, err = zk.shared(options)
+        if not client then return nil, "fail shared: " .. tostring(err) end
+        return client
+    end
+    options.keepalive = false
+    local client = assert(zk.new(options))
+    local ok, err = client:connect()
+    if not ok then return nil, "fail connect: " .. tostring(err) end
+    return client
+end
+
+-- GET /readonly?moved=1: waits (20 s at most) until the shared client "ro" is on a read-write
+-- server, writes there, answers the state and the write's result, and closes the client.
+local function readonly_moved()
+    local client = assert(require("resty.zookeeper").shared("ro"))
+    wait_for_state(client, "connected", 20000)
+    local path, err = client:create("/ro-write-" .. ngx.worker.pid(), "x", "ephemeral")
+    ngx.say(string.format("state=%s write=%s", tostring(client:session_state()), tostring(path or err)))
+    client:close()
+end
+
 -- GET /readonly?hosts=...&timeout=ms&seconds=s[&request=1]: a shared client (name "ro",
 -- read_only; with `request`, a per-request one) on the given hosts; once on a read-only
 -- server, reads "/" every 20 ms for `seconds` while the client asks the other hosts whether
 -- they serve writes (a per-request client does not ask). Answers the state, the reads made,
 -- the slowest read in ms and the code a write fails with.
--- GET /readonly?moved=1: waits (20 s at most) until that client is on a read-write server,
--- writes there, answers the state and the write's result, and closes the client.
 function M.readonly()
     guarded(function()
         local args = ngx.req.get_uri_args()
-        local zk = require("resty.zookeeper")
-        if args.moved then
-            local client = assert(zk.shared("ro"))
-            local deadline = now_ms() + 20000
-            while client:session_state() ~= "connected" and now_ms() < deadline do ngx.sleep(0.05) end
-            local path, err = client:create("/ro-write-" .. ngx.worker.pid(), "x", "ephemeral")
-            ngx.say(string.format("state=%s write=%s", tostring(client:session_state()), tostring(path or err)))
-            client:close()
-            return
-        end
-        local client, err
-        if args.request then
-            client = assert(zk.new{
-                connect_string = args.hosts, read_only = true, timeout = tonumber(args.timeout) or 1000,
-                session_timeout = 6000, keepalive = false,
-            })
-            local ok, connect_err = client:connect()
-            if not ok then
-                ngx.say("fail connect: ", tostring(connect_err))
-                return
-            end
-        else
-            client, err = zk.shared{
-                name = "ro", connect_string = args.hosts, read_only = true,
-                timeout = tonumber(args.timeout) or 1000, session_timeout = 6000,
-            }
-            if not client then
-                ngx.say("fail shared: ", tostring(err))
-                return
-            end
-        end
-        local deadline = now_ms() + 15000
-        while client:session_state() ~= "connected_read_only" and now_ms() < deadline do ngx.sleep(0.05) end
-        local state = client:session_state()
-        if state ~= "connected_read_only" then
-            ngx.say("fail state ", tostring(state))
-            return
-        end
+        if args.moved then return readonly_moved() end
+        local client, failure = readonly_client(args)
+        if not client then return ngx.say(failure) end
+        local state = wait_for_state(client, "connected_read_only", 15000)
+        if state ~= "connected_read_only" then return ngx.say("fail state ", tostring(state)) end
         local reads, slowest, failed = 0, 0, nil
         local stop = now_ms() + (tonumber(args.seconds) or 4) * 1000
         while now_ms() < stop do
