@@ -84,19 +84,31 @@ return function(hosted)
         if sock then sock:close() end
     end
 
-    -- A shared client's probe (is that server read-write?) connects in a light thread of its
-    -- own: the session's writes must not wait behind a server slow to answer a connect (up to
-    -- the connect timeout). st.probing[link] is true while it connects, then its outcome, which
-    -- the writer loop reports to the core (take_probes): that loop starts the link's reader, so
-    -- that it can kill it. A probe the core gave up meanwhile is closed here.
+    -- Tells the core how a link's connect went: the socket in place (with its reader, for a
+    -- shared client), or why not.
+    local function report_open(st, link, sock, report, err, host, port)
+        if sock then
+            st.links[link] = sock
+            io_report(st.core, "established", link)
+            if st.start_reader then st.start_reader(st, link, sock) end
+        else
+            if st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: connect to ", host, ":", port, " failed: ", err) end
+            io_report(st.core, report, link, err)
+        end
+    end
+
+    -- A probe (is that server read-write? only a shared client asks) connects in a light
+    -- thread of its own: the session's writes must not wait behind a server slow to answer a
+    -- connect (up to the connect timeout). st.probing[link] is true while it connects, then its
+    -- outcome, which the writer loop reports (take_probes): that loop starts the link's reader,
+    -- so that it can kill it. A probe the core gave up meanwhile is closed here.
     local function open_probe(st, link, host, port)
         local sock, report, err = open_link(st, link, host, port)
         if not st.probing[link] or st.stopped then
             if sock then sock:close() end
             return
         end
-        if not sock and st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: probe of ", host, ":", port, " failed: ", err) end
-        st.probing[link] = { sock = sock, report = report, err = err }
+        st.probing[link] = { sock = sock, report = report, err = err, host = host, port = port }
         st.wake:post(1)
     end
 
@@ -104,13 +116,7 @@ return function(hosted)
         for link, outcome in pairs(st.probing) do
             if outcome ~= true then
                 st.probing[link] = nil
-                if outcome.sock then
-                    st.links[link] = outcome.sock
-                    io_report(st.core, "established", link)
-                    st.start_reader(st, link, outcome.sock)
-                else
-                    io_report(st.core, outcome.report, link, outcome.err)
-                end
+                report_open(st, link, outcome.sock, outcome.report, outcome.err, outcome.host, outcome.port)
             end
         end
     end
@@ -126,23 +132,14 @@ return function(hosted)
         while true do
             local kind, link, a, b = io_next(core)
             if not kind then break end
-            if kind == "probe" and st.start_reader then
+            if kind == "probe" then
                 st.probing = st.probing or {}
                 st.probing[link] = true
                 spawn(open_probe, st, link, a, b)
-            elseif kind == "connect" or kind == "probe" then
-                -- (A per-request client's probe: its driver reads the session's link only, so
-                -- the core's probe times out unanswered.)
+            elseif kind == "connect" then
                 local sock, report, err = open_link(st, link, a, b)
-                if sock then
-                    st.links[link] = sock
-                    if kind == "connect" then st.current = link end
-                    io_report(core, "established", link)
-                    if st.start_reader then st.start_reader(st, link, sock) end
-                else
-                    if st.debug then ngx_log(ngx_DEBUG, "resty.zookeeper: connect to ", a, ":", b, " failed: ", err) end
-                    io_report(core, report, link, err)
-                end
+                if sock then st.current = link end
+                report_open(st, link, sock, report, err, a, b)
             elseif kind == "send" then
                 local sock = st.links[link]
                 if sock then
